@@ -1,0 +1,15 @@
+//! Preprocessing that reproduces the reference exactly (void-inference-spec §1.3–§1.4).
+//!
+//! Pure functions on pixel buffers: PyTorch's `"area"` resize ([`area`]), the quadmask
+//! quantisation, inversion and Pass-1 trimask requantisation ([`mask`]), and the 8k+5 frame rule
+//! with bounce padding ([`temporal`]). No files, no processes, no threads.
+
+pub mod area;
+mod error;
+pub mod mask;
+mod sample_size;
+pub mod temporal;
+
+pub use area::AreaResize;
+pub use error::{Error, Result};
+pub use sample_size::SampleSize;
