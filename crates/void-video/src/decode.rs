@@ -116,17 +116,51 @@ impl FrameReader {
             let _ = h.join();
         }
         let stderr = self.stderr.take().map(StderrDrain::finish).unwrap_or_default();
-        let path = self.info.path.clone();
-        let failed = !stderr.trim().is_empty() || read_error.is_some() || !status.as_ref().is_ok_and(|s| s.success());
-        if failed {
-            let detail = match (&read_error, stderr.trim().is_empty()) {
-                (Some(e), true) => e.to_string(),
-                _ => summarize_stderr(&stderr),
-            };
-            return Some(Error::Corrupt { path, frames_decoded: self.delivered, detail });
-        }
-        (self.delivered == 0).then_some(Error::NoFrames { path })
+        let succeeded = status.is_ok_and(|s| s.success());
+        verdict(&self.info, succeeded, &stderr, read_error, self.delivered).err()
     }
+}
+
+/// Judges a finished decode: anything ffmpeg said at error level, a failed exit or a broken
+/// pipe means corrupt data; no frame at all means an empty stream.
+fn verdict(
+    info: &VideoInfo,
+    succeeded: bool,
+    stderr: &str,
+    read_error: Option<std::io::Error>,
+    frames: usize,
+) -> Result<usize> {
+    let path = info.path.clone();
+    if !stderr.trim().is_empty() || read_error.is_some() || !succeeded {
+        let detail = match read_error {
+            Some(e) if stderr.trim().is_empty() => e.to_string(),
+            _ => summarize_stderr(stderr),
+        };
+        return Err(Error::Corrupt { path, frames_decoded: frames, detail });
+    }
+    if frames == 0 {
+        return Err(Error::NoFrames { path });
+    }
+    Ok(frames)
+}
+
+/// Counts the frames of a video by decoding it without converting or piping pixels, the way
+/// `mediapy` counts them (`-vsync vfr`, so the count matches what [`FrameReader`] yields).
+///
+/// # Errors
+/// [`Error::Corrupt`] or [`Error::NoFrames`] like [`FrameReader`].
+pub fn count_frames(ffmpeg: &Ffmpeg, info: &VideoInfo) -> Result<usize> {
+    let output = ffmpeg
+        .command()
+        .args(["-v", "error", "-nostats", "-i"])
+        .arg(&info.path)
+        .args(["-map", &format!("0:{}", info.stream_index), "-vsync", "vfr", "-f", "null", "-progress", "pipe:1", "-"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| Error::FfmpegMissing { path: ffmpeg.path().to_path_buf(), source })?;
+    let progress = String::from_utf8_lossy(&output.stdout);
+    let frames = progress.lines().filter_map(|l| l.strip_prefix("frame=")).filter_map(|n| n.trim().parse().ok()).last();
+    verdict(info, output.status.success(), &String::from_utf8_lossy(&output.stderr), None, frames.unwrap_or(0))
 }
 
 impl Iterator for FrameReader {

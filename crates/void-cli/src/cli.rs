@@ -1,0 +1,133 @@
+//! Command-line definition.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use void_prep::SampleSize;
+use void_sequence::Selection;
+
+/// Remove an object from a video, and everything the object causes: its shadow, its
+/// reflection, the things it moves. A Rust implementation of Netflix's VOID.
+///
+/// A sequence is a folder holding input_video.mp4, a quadmask (quadmask_0.mp4,
+/// quadmask_*.mp4 or trimask_quadmask.mp4: 0 remove, 63 overlap, 127 affected, 255 keep) and
+/// prompt.json ({"bg": "the scene after removal"}). A data root is a folder of sequences.
+#[derive(Debug, Parser)]
+#[command(name = "void", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// The ffmpeg executable to decode and encode with (5.1 or newer). A static build works
+    /// on machines without libav.
+    #[arg(long, global = true, env = "VOID_FFMPEG", default_value = "ffmpeg", value_name = "PATH")]
+    pub ffmpeg: PathBuf,
+
+    /// No progress bars.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Describe sequences: video and mask streams, mask classes, prompt, the frames Pass 1
+    /// will use, and anything suspicious.
+    Inspect(InspectArgs),
+    /// Write exactly the tensors Pass 1 consumes (`video` [F,3,H,W] and `mask` [F,1,H,W], f32)
+    /// to a safetensors file, to diff against the reference implementation.
+    Preprocess(PreprocessArgs),
+}
+
+/// Options that decide how a sequence is turned into model inputs.
+#[derive(Debug, Args)]
+pub struct PrepArgs {
+    /// Size frames are resized to, HEIGHTxWIDTH, both multiples of 16. The reference's
+    /// torch "area" resize is used, without keeping the aspect ratio.
+    #[arg(long, default_value = "384x672", value_name = "HxW")]
+    pub sample_size: SampleSize,
+
+    /// Frames beyond this many are dropped (rounded down to 4k+1, as the reference does).
+    #[arg(long, default_value_t = void_prep::temporal::MAX_VIDEO_FRAMES, value_name = "FRAMES")]
+    pub max_video_length: usize,
+
+    /// Go on when the mask has a different number of frames than the video, padding the mask
+    /// to the video's length. Without it such a sequence is refused, because the frames would
+    /// not line up.
+    #[arg(long)]
+    pub allow_length_mismatch: bool,
+}
+
+/// `void inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Sequence folders, or data roots whose sequence folders are all inspected. Plain files
+    /// are skipped with a note.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// In data roots, only these sequences: a comma list (`a,b,c`) or a part (`2/4`: the
+    /// second quarter, in sorted order). Default: all.
+    #[arg(long, default_value = "", value_name = "LIST")]
+    pub seqs: Selection,
+
+    /// Print JSON (one array of objects) instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub prep: PrepArgs,
+}
+
+/// `void preprocess`.
+#[derive(Debug, Args)]
+pub struct PreprocessArgs {
+    /// The sequence folder.
+    #[arg(value_name = "SEQ_DIR")]
+    pub sequence: PathBuf,
+
+    /// The safetensors file to write.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub prep: PrepArgs,
+}
+
+impl PrepArgs {
+    /// The library's options.
+    pub fn options(&self) -> void_sequence::PrepOptions {
+        void_sequence::PrepOptions {
+            sample_size: self.sample_size,
+            max_frames: self.max_video_length,
+            allow_length_mismatch: self.allow_length_mismatch,
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_preprocess() {
+        let cli = Cli::try_parse_from(["void", "preprocess", "seq", "--out", "x.safetensors", "--sample-size", "480x848"])
+            .unwrap();
+        let Command::Preprocess(args) = cli.command else { panic!("wrong subcommand") };
+        assert_eq!(args.prep.sample_size, SampleSize { height: 480, width: 848 });
+        assert!(Cli::try_parse_from(["void", "preprocess", "seq", "--out", "x", "--sample-size", "10x10"]).is_err());
+    }
+}

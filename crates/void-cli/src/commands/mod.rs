@@ -1,0 +1,20 @@
+//! The subcommands.
+
+mod inspect;
+mod preprocess;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use void_video::Ffmpeg;
+
+use crate::cli::{Cli, Command};
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let ffmpeg = Ffmpeg::new(&cli.ffmpeg).context("void needs ffmpeg to read and write videos")?;
+    match cli.command {
+        Command::Inspect(args) => inspect::run(&ffmpeg, &args, cli.quiet),
+        Command::Preprocess(args) => preprocess::run(&ffmpeg, &args, cli.quiet),
+    }
+}
