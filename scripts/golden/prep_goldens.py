@@ -155,10 +155,9 @@ def bench(seq_dir):
     start = time.perf_counter()
     video, _, _, info = prepare(seq_dir)
     wall = time.perf_counter() - start
-    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"sequence={seq_dir.name} torch_threads={torch.get_num_threads()}")
-    print(f"wall_s={wall:.2f} peak_rss_mb={self_kb / 1024:.0f} ffmpeg_peak_rss_mb={child_kb / 1024:.0f}")
+    print(f"wall_s={wall:.2f} peak_rss_mb={peak_kb / 1024:.0f}")
     print(f"frames={info['source_frames']} padded_frames={video.shape[0]}")
 
 

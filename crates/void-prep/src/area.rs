@@ -17,7 +17,6 @@ use crate::SampleSize;
 #[derive(Clone, Debug)]
 pub struct AreaResize {
     in_width: usize,
-    in_height: usize,
     rows: Vec<(usize, usize)>,
     cols: Vec<(usize, usize)>,
 }
@@ -29,14 +28,12 @@ fn windows(input: usize, output: usize) -> Vec<(usize, usize)> {
 
 impl AreaResize {
     /// A resize of `in_width`x`in_height` frames to `out`.
+    ///
+    /// Window sums are kept in `u32`, which is exact while a window holds fewer than 2^24
+    /// pixels (an input over 4096 times larger than the output in both directions).
     pub fn new(in_width: u32, in_height: u32, out: SampleSize) -> Self {
         let (in_width, in_height) = (in_width as usize, in_height as usize);
-        Self {
-            in_width,
-            in_height,
-            rows: windows(in_height, out.height as usize),
-            cols: windows(in_width, out.width as usize),
-        }
+        Self { in_width, rows: windows(in_height, out.height as usize), cols: windows(in_width, out.width as usize) }
     }
 
     /// Output pixels per channel.
@@ -48,48 +45,59 @@ impl AreaResize {
     /// [0, 1] (`3 × out_height × out_width`): the reference's `area(u8 / 255)`.
     pub fn resize_rgb_unit(&self, src: &[u8], dst: &mut [f32]) {
         let plane = self.out_pixels();
-        self.for_each_window_sum::<3>(src, |out_idx, channel, sum, count| {
-            dst[channel * plane + out_idx] = (sum as f64 / (255.0 * count as f64)) as f32;
-        });
+        let sums = self.window_sums::<3>(src);
+        for (i, px) in sums.chunks_exact(3).enumerate() {
+            let count = self.window_pixels(i);
+            for (c, &sum) in px.iter().enumerate() {
+                dst[c * plane + i] = (f64::from(sum) / (255.0 * count)) as f32;
+            }
+        }
     }
 
     /// Resizes a one-channel 8-bit frame (`in_height × in_width`) into values on 0..255
     /// (`out_height × out_width`), bit-exact with torch's f32 `area` of the same values.
     pub fn resize_gray(&self, src: &[u8], dst: &mut [f32]) {
         let ncols = self.cols.len();
-        self.for_each_window_sum::<1>(src, |out_idx, _, sum, _| {
-            let (h0, h1) = self.rows[out_idx / ncols];
-            let (w0, w1) = self.cols[out_idx % ncols];
+        for (i, (out, &sum)) in dst.iter_mut().zip(&self.window_sums::<1>(src)).enumerate() {
+            let (h0, h1) = self.rows[i / ncols];
+            let (w0, w1) = self.cols[i % ncols];
             // ATen: `sum / kh / kw` with a float sum, exact while sum < 2^24.
-            dst[out_idx] = sum as f32 / (h1 - h0) as f32 / (w1 - w0) as f32;
-        });
+            *out = sum as f32 / (h1 - h0) as f32 / (w1 - w0) as f32;
+        }
     }
 
-    /// Calls `emit(out_index, channel, window_sum, window_pixels)` for every output value.
-    fn for_each_window_sum<const C: usize>(&self, src: &[u8], mut emit: impl FnMut(usize, usize, u64, u64)) {
-        let row_len = self.in_width * C;
-        debug_assert_eq!(src.len(), row_len * self.in_height, "frame size does not match the resize");
+    /// Pixels in the window of output pixel `i` (row-major).
+    fn window_pixels(&self, i: usize) -> f64 {
         let ncols = self.cols.len();
-        let mut acc = vec![0u64; ncols * C];
-        for (oh, &(h0, h1)) in self.rows.iter().enumerate() {
-            acc.fill(0);
+        let (h0, h1) = self.rows[i / ncols];
+        let (w0, w1) = self.cols[i % ncols];
+        ((h1 - h0) * (w1 - w0)) as f64
+    }
+
+    /// Integer window sums, `out_height × out_width × C`: the input rows of each output row's
+    /// window are added column by column (vectorisable), then summed across column windows.
+    fn window_sums<const C: usize>(&self, src: &[u8]) -> Vec<u32> {
+        let row_len = self.in_width * C;
+        debug_assert!(src.len() >= row_len * self.rows.last().map_or(0, |r| r.1), "frame too small");
+        let out_row = self.cols.len() * C;
+        let mut out = vec![0u32; self.rows.len() * out_row];
+        let mut column_sums = vec![0u32; row_len];
+        for (&(h0, h1), out_row) in self.rows.iter().zip(out.chunks_exact_mut(out_row)) {
+            column_sums.fill(0);
             for row in src[h0 * row_len..h1 * row_len].chunks_exact(row_len) {
-                for (sums, &(w0, w1)) in acc.chunks_exact_mut(C).zip(&self.cols) {
-                    for px in row[w0 * C..w1 * C].chunks_exact(C) {
-                        for c in 0..C {
-                            sums[c] += u64::from(px[c]);
-                        }
+                for (a, &v) in column_sums.iter_mut().zip(row) {
+                    *a += u32::from(v);
+                }
+            }
+            for (sums, &(w0, w1)) in out_row.chunks_exact_mut(C).zip(&self.cols) {
+                for px in column_sums[w0 * C..w1 * C].chunks_exact(C) {
+                    for c in 0..C {
+                        sums[c] += px[c];
                     }
                 }
             }
-            for (ow, sums) in acc.chunks_exact(C).enumerate() {
-                let (w0, w1) = self.cols[ow];
-                let count = ((h1 - h0) * (w1 - w0)) as u64;
-                for (c, &sum) in sums.iter().enumerate() {
-                    emit(oh * ncols + ow, c, sum, count);
-                }
-            }
         }
+        out
     }
 }
 

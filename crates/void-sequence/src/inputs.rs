@@ -5,11 +5,14 @@
 //! is never held at full resolution. Padding frames are not copied; they are indices into the
 //! source frames, materialised only when a tensor is written.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+
 use void_prep::temporal::{self, MAX_VIDEO_FRAMES, WINDOW_FRAMES};
 use void_prep::{AreaResize, SampleSize, mask};
 use void_video::decode::Pixels;
 use void_video::probe::probe;
-use void_video::{DecodeOptions, Ffmpeg, FrameReader, VideoInfo};
+use void_video::{DecodeOptions, Ffmpeg, Frame, FrameReader, VideoInfo};
 
 use crate::{Error, MaskStats, Progress, Result, Sequence, Stream, Warning, read_prompt};
 
@@ -137,33 +140,47 @@ pub fn load_pass1_inputs(
     // Fail on impossible limits before any decoding.
     temporal::padded_len(1, options.window_frames, max_frames)?;
 
+    // Video and mask decode side by side: each ffmpeg is partly serial, so two keep the cores
+    // busier than one after the other.
     let size = options.sample_size;
-    let decode = |info: &VideoInfo, pixels| {
-        FrameReader::open(ffmpeg, info, DecodeOptions { pixels, max_frames: Some(max_frames) })
-    };
-    let total = |info: &VideoInfo| info.estimated_frames().map(|n| n.min(max_frames));
-
-    let resize = AreaResize::new(video_info.width, video_info.height, size);
-    let mut frames = Vec::new();
-    for frame in decode(&video_info, Pixels::Rgb)? {
-        let frame = frame?;
-        let mut planes = vec![0f32; 3 * size.pixels()];
-        resize.resize_rgb_unit(&frame.data, &mut planes);
-        frames.push(planes);
-        on_progress(Progress { stream: Stream::Video, done: frames.len(), total: total(&video_info) });
-    }
-
-    let resize = AreaResize::new(mask_info.width, mask_info.height, size);
-    let mut levels = Vec::new();
-    let mut mask_stats = MaskStats::default();
-    let mut averaged = vec![0f32; size.pixels()];
-    for frame in decode(&mask_info, Pixels::Red)? {
-        let frame = frame?;
-        mask_stats.add_frame(&frame.data);
-        resize.resize_gray(&frame.data, &mut averaged);
-        levels.push(averaged.iter().map(|&v| mask::quantize(v)).collect());
-        on_progress(Progress { stream: Stream::Mask, done: levels.len(), total: total(&mask_info) });
-    }
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel();
+    let (video_tx, mask_tx) = (tx.clone(), tx);
+    let (frames, (levels, mask_stats)) = std::thread::scope(|scope| {
+        let video = scope.spawn(|| {
+            let resize = AreaResize::new(video_info.width, video_info.height, size);
+            let mut frames = Vec::new();
+            let tx = video_tx; // moved in, so the channel closes when this thread ends
+            let report = |p| {
+                let _ = tx.send(p);
+            };
+            let done = for_each_frame(ffmpeg, &video_info, Pixels::Rgb, max_frames, Stream::Video, &stop, report, |f| {
+                let mut planes = vec![0f32; 3 * size.pixels()];
+                resize.resize_rgb_unit(&f.data, &mut planes);
+                frames.push(planes);
+            });
+            stop_on_error(done.map(|()| frames), &stop)
+        });
+        let mask = scope.spawn(|| {
+            let resize = AreaResize::new(mask_info.width, mask_info.height, size);
+            let (mut levels, mut stats) = (Vec::new(), MaskStats::default());
+            let mut averaged = vec![0f32; size.pixels()];
+            let tx = mask_tx;
+            let report = |p| {
+                let _ = tx.send(p);
+            };
+            let done = for_each_frame(ffmpeg, &mask_info, Pixels::Red, max_frames, Stream::Mask, &stop, report, |f| {
+                stats.add_frame(&f.data);
+                resize.resize_gray(&f.data, &mut averaged);
+                levels.push(averaged.iter().map(|&v| mask::quantize(v)).collect::<Vec<u8>>());
+            });
+            stop_on_error(done.map(|()| (levels, stats)), &stop)
+        });
+        for p in rx {
+            on_progress(p);
+        }
+        Ok::<_, Error>((join(video)?, join(mask)?))
+    })?;
 
     let mut warnings = sequence.warnings.clone();
     let (video_frames, mask_frames) = (frames.len(), levels.len());
@@ -196,6 +213,48 @@ pub fn load_pass1_inputs(
         mask_stats,
         warnings,
     })
+}
+
+/// Decodes up to `max_frames` frames of `info`, handing each to `each` and reporting progress;
+/// stops early (successfully) once `stop` is set by a sibling that failed.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn for_each_frame(
+    ffmpeg: &Ffmpeg,
+    info: &VideoInfo,
+    pixels: Pixels,
+    max_frames: usize,
+    stream: Stream,
+    stop: &AtomicBool,
+    mut report: impl FnMut(Progress),
+    mut each: impl FnMut(&Frame),
+) -> Result<()> {
+    let total = info.estimated_frames().map(|n| n.min(max_frames));
+    let mut reader = FrameReader::open(ffmpeg, info, DecodeOptions { pixels, max_frames: Some(max_frames) })?;
+    let mut done = 0;
+    while let Some(frame) = reader.next() {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let frame = frame?;
+        each(&frame);
+        reader.recycle(frame);
+        done += 1;
+        report(Progress { stream, done, total });
+    }
+    Ok(())
+}
+
+/// A scoped thread's result; its panic, if any, continues in the caller.
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+}
+
+/// Tells the sibling decoder to stop when this one failed.
+fn stop_on_error<T>(result: Result<T>, stop: &AtomicBool) -> Result<T> {
+    if result.is_err() {
+        stop.store(true, Ordering::Relaxed);
+    }
+    result
 }
 
 /// Refuses a mask whose shape cannot line up with the video.

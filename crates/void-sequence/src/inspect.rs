@@ -3,9 +3,11 @@
 use void_prep::temporal;
 use void_video::decode::{Pixels, count_frames};
 use void_video::probe::probe;
-use void_video::{DecodeOptions, Ffmpeg, FrameReader, VideoInfo};
+use std::sync::atomic::AtomicBool;
 
-use crate::inputs::check_aspect;
+use void_video::{Ffmpeg, VideoInfo};
+
+use crate::inputs::{check_aspect, for_each_frame};
 use crate::{MaskStats, PrepOptions, Progress, Result, Sequence, Stream, Warning, read_prompt};
 
 /// What a sequence holds and what Pass 1 would make of it.
@@ -56,10 +58,10 @@ pub fn inspect(
     on_progress(Progress { stream: Stream::Video, done: video_frames, total: Some(video_frames) });
 
     let mut mask_stats = MaskStats::default();
-    for frame in FrameReader::open(ffmpeg, &mask, DecodeOptions { pixels: Pixels::Red, max_frames: None })? {
-        mask_stats.add_frame(&frame?.data);
-        on_progress(Progress { stream: Stream::Mask, done: mask_stats.frames, total: mask.estimated_frames() });
-    }
+    let never = AtomicBool::new(false);
+    for_each_frame(ffmpeg, &mask, Pixels::Red, usize::MAX, Stream::Mask, &never, on_progress, |f| {
+        mask_stats.add_frame(&f.data);
+    })?;
 
     let max_frames = temporal::rounded_max_frames(options.max_frames);
     let used = |n: usize| n.min(max_frames);

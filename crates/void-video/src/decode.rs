@@ -49,6 +49,7 @@ pub struct FrameReader {
     info: VideoInfo,
     format: PixelFormat,
     frames: Receiver<Result<Vec<u8>, std::io::Error>>,
+    spare: SyncSender<Vec<u8>>,
     reader: Option<JoinHandle<()>>,
     child: Child,
     stderr: Option<StderrDrain>,
@@ -91,11 +92,13 @@ impl FrameReader {
         enlarge_pipe(&stdout);
         let frame_bytes = Frame::byte_len(info.width, info.height, format);
         let (tx, frames) = sync_channel(READ_AHEAD_FRAMES);
-        let reader = std::thread::spawn(move || read_frames(stdout, frame_bytes, &tx));
+        let (spare, spares) = sync_channel(READ_AHEAD_FRAMES);
+        let reader = std::thread::spawn(move || read_frames(stdout, frame_bytes, &tx, &spares));
         Ok(Self {
             info: info.clone(),
             format,
             frames,
+            spare,
             reader: Some(reader),
             child,
             stderr: Some(stderr),
@@ -107,6 +110,11 @@ impl FrameReader {
     /// The video being decoded.
     pub fn info(&self) -> &VideoInfo {
         &self.info
+    }
+
+    /// Hands a finished frame's buffer back for reuse, sparing a large allocation per frame.
+    pub fn recycle(&self, frame: Frame) {
+        let _ = self.spare.try_send(frame.data);
     }
 
     /// Waits for ffmpeg after the last frame and turns what it said into the final verdict.
@@ -197,9 +205,14 @@ impl Drop for FrameReader {
 }
 
 /// Reads whole frames until ffmpeg closes the pipe; a partial last frame is an error.
-fn read_frames(mut stdout: ChildStdout, frame_bytes: usize, tx: &SyncSender<Result<Vec<u8>, std::io::Error>>) {
+fn read_frames(
+    mut stdout: ChildStdout,
+    frame_bytes: usize,
+    tx: &SyncSender<Result<Vec<u8>, std::io::Error>>,
+    spares: &Receiver<Vec<u8>>,
+) {
     loop {
-        let mut data = vec![0u8; frame_bytes];
+        let mut data = spares.try_recv().unwrap_or_else(|_| vec![0u8; frame_bytes]);
         match read_full(&mut stdout, &mut data) {
             Ok(0) => return,
             Ok(n) if n == frame_bytes => {
