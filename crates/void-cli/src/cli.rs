@@ -17,7 +17,13 @@ use void_sequence::Selection;
 pub struct Cli {
     /// The ffmpeg executable to decode and encode with (5.1 or newer). A static build works
     /// on machines without libav.
-    #[arg(long, global = true, env = "VOID_FFMPEG", default_value = "ffmpeg", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "VOID_FFMPEG",
+        default_value = "ffmpeg",
+        value_name = "PATH"
+    )]
     pub ffmpeg: PathBuf,
 
     /// No progress bars.
@@ -124,10 +130,37 @@ mod tests {
 
     #[test]
     fn parses_preprocess() {
-        let cli = Cli::try_parse_from(["void", "preprocess", "seq", "--out", "x.safetensors", "--sample-size", "480x848"])
-            .unwrap();
-        let Command::Preprocess(args) = cli.command else { panic!("wrong subcommand") };
-        assert_eq!(args.prep.sample_size, SampleSize { height: 480, width: 848 });
-        assert!(Cli::try_parse_from(["void", "preprocess", "seq", "--out", "x", "--sample-size", "10x10"]).is_err());
+        let cli = Cli::try_parse_from([
+            "void",
+            "preprocess",
+            "seq",
+            "--out",
+            "x.safetensors",
+            "--sample-size",
+            "480x848",
+        ])
+        .unwrap();
+        let Command::Preprocess(args) = cli.command else {
+            panic!("wrong subcommand")
+        };
+        assert_eq!(
+            args.prep.sample_size,
+            SampleSize {
+                height: 480,
+                width: 848
+            }
+        );
+        assert!(
+            Cli::try_parse_from([
+                "void",
+                "preprocess",
+                "seq",
+                "--out",
+                "x",
+                "--sample-size",
+                "10x10"
+            ])
+            .is_err()
+        );
     }
 }

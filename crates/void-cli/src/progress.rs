@@ -14,7 +14,11 @@ pub struct DecodeBars {
 impl DecodeBars {
     /// Bars labelled with the sequence name.
     pub fn new(label: &str, quiet: bool) -> Self {
-        Self { quiet, label: label.to_string(), current: None }
+        Self {
+            quiet,
+            label: label.to_string(),
+            current: None,
+        }
     }
 
     /// Shows one report.
@@ -45,10 +49,16 @@ impl DecodeBars {
         };
         let bar = ProgressBar::with_draw_target(
             p.total.map(|t| t as u64),
-            if self.quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() },
+            if self.quiet {
+                ProgressDrawTarget::hidden()
+            } else {
+                ProgressDrawTarget::stderr()
+            },
         );
-        let style = ProgressStyle::with_template("{prefix:>18} {bar:30} {pos:>4}/{len:4} frames {per_sec:>11} {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        let style = ProgressStyle::with_template(
+            "{prefix:>18} {bar:30} {pos:>4}/{len:4} frames {per_sec:>11} {elapsed}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
         bar.set_prefix(format!("{} {what}", self.label));
         bar

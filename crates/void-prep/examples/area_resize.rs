@@ -8,7 +8,9 @@ use void_prep::{AreaResize, SampleSize};
 
 fn main() {
     let (w, h) = (3840u32, 2160u32);
-    let rgb: Vec<u8> = (0..(w * h * 3) as usize).map(|i| (i * 31 % 251) as u8).collect();
+    let rgb: Vec<u8> = (0..(w * h * 3) as usize)
+        .map(|i| (i * 31 % 251) as u8)
+        .collect();
     let gray: Vec<u8> = rgb.iter().step_by(3).copied().collect();
     let resize = AreaResize::new(w, h, SampleSize::DEFAULT);
     let mut planes = vec![0f32; 3 * resize.out_pixels()];
@@ -24,5 +26,8 @@ fn main() {
         resize.resize_gray(&gray, &mut plane);
     }
     let gray_ms = t.elapsed().as_secs_f64() * 1e3 / f64::from(reps);
-    println!("4K -> {}: rgb {rgb_ms:.2} ms/frame, gray {gray_ms:.2} ms/frame", SampleSize::DEFAULT);
+    println!(
+        "4K -> {}: rgb {rgb_ms:.2} ms/frame, gray {gray_ms:.2} ms/frame",
+        SampleSize::DEFAULT
+    );
 }

@@ -23,7 +23,9 @@ pub struct AreaResize {
 
 /// ATen's `start_index`/`end_index` for every output position along one axis.
 fn windows(input: usize, output: usize) -> Vec<(usize, usize)> {
-    (0..output).map(|i| (i * input / output, 1 + ((i + 1) * input - 1) / output)).collect()
+    (0..output)
+        .map(|i| (i * input / output, 1 + ((i + 1) * input - 1) / output))
+        .collect()
 }
 
 impl AreaResize {
@@ -33,7 +35,11 @@ impl AreaResize {
     /// pixels (an input over 4096 times larger than the output in both directions).
     pub fn new(in_width: u32, in_height: u32, out: SampleSize) -> Self {
         let (in_width, in_height) = (in_width as usize, in_height as usize);
-        Self { in_width, rows: windows(in_height, out.height as usize), cols: windows(in_width, out.width as usize) }
+        Self {
+            in_width,
+            rows: windows(in_height, out.height as usize),
+            cols: windows(in_width, out.width as usize),
+        }
     }
 
     /// Output pixels per channel.
@@ -78,7 +84,10 @@ impl AreaResize {
     /// window are added column by column (vectorisable), then summed across column windows.
     fn window_sums<const C: usize>(&self, src: &[u8]) -> Vec<u32> {
         let row_len = self.in_width * C;
-        debug_assert!(src.len() >= row_len * self.rows.last().map_or(0, |r| r.1), "frame too small");
+        debug_assert!(
+            src.len() >= row_len * self.rows.last().map_or(0, |r| r.1),
+            "frame too small"
+        );
         let out_row = self.cols.len() * C;
         let mut out = vec![0u32; self.rows.len() * out_row];
         let mut column_sums = vec![0u32; row_len];
@@ -117,14 +126,18 @@ mod tests {
 
     #[test]
     fn gray_means_and_rgb_planes() {
-        let size = SampleSize { height: 16, width: 16 };
+        let size = SampleSize {
+            height: 16,
+            width: 16,
+        };
         // 32x32 -> 16x16: plain 2x2 means.
         let src: Vec<u8> = (0..32 * 32).map(|i| (i % 7 * 30) as u8).collect();
         let mut out = vec![0f32; 256];
         AreaResize::new(32, 32, size).resize_gray(&src, &mut out);
         let expect = |y: usize, x: usize| {
             let p = |yy: usize, xx: usize| f32::from(src[yy * 32 + xx]);
-            (p(2 * y, 2 * x) + p(2 * y, 2 * x + 1) + p(2 * y + 1, 2 * x) + p(2 * y + 1, 2 * x + 1)) / 4.0
+            (p(2 * y, 2 * x) + p(2 * y, 2 * x + 1) + p(2 * y + 1, 2 * x) + p(2 * y + 1, 2 * x + 1))
+                / 4.0
         };
         for y in 0..16 {
             for x in 0..16 {

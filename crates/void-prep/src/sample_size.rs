@@ -17,7 +17,10 @@ pub struct SampleSize {
 
 impl SampleSize {
     /// The reference default, 384 rows by 672 columns.
-    pub const DEFAULT: Self = Self { height: 384, width: 672 };
+    pub const DEFAULT: Self = Self {
+        height: 384,
+        width: 672,
+    };
 
     /// Pixels per frame.
     pub fn pixels(self) -> usize {
@@ -37,9 +40,18 @@ impl FromStr for SampleSize {
     /// Parses `HxW`. Both must be positive multiples of 16: the VAE divides by 8 and the
     /// transformer groups 2×2 latent pixels into one token.
     fn from_str(s: &str) -> Result<Self> {
-        let refuse = |reason| Error::SampleSize { given: s.to_string(), reason };
-        let (h, w) = s.split_once(['x', 'X']).ok_or_else(|| refuse("expected HEIGHTxWIDTH, e.g. 384x672"))?;
-        let parse = |v: &str| v.trim().parse::<u32>().map_err(|_| refuse("expected HEIGHTxWIDTH, e.g. 384x672"));
+        let refuse = |reason| Error::SampleSize {
+            given: s.to_string(),
+            reason,
+        };
+        let (h, w) = s
+            .split_once(['x', 'X'])
+            .ok_or_else(|| refuse("expected HEIGHTxWIDTH, e.g. 384x672"))?;
+        let parse = |v: &str| {
+            v.trim()
+                .parse::<u32>()
+                .map_err(|_| refuse("expected HEIGHTxWIDTH, e.g. 384x672"))
+        };
         let (height, width) = (parse(h)?, parse(w)?);
         if height == 0 || width == 0 || height % 16 != 0 || width % 16 != 0 {
             return Err(refuse("height and width must be positive multiples of 16"));
@@ -63,7 +75,13 @@ mod tests {
         let s: SampleSize = "384x672".parse().unwrap();
         assert_eq!(s, SampleSize::DEFAULT);
         assert_eq!(s.to_string(), "384x672");
-        assert_eq!("480X848".parse::<SampleSize>().unwrap(), SampleSize { height: 480, width: 848 });
+        assert_eq!(
+            "480X848".parse::<SampleSize>().unwrap(),
+            SampleSize {
+                height: 480,
+                width: 848
+            }
+        );
     }
 
     #[test]

@@ -16,7 +16,11 @@ pub const TEMPORAL_COMPRESSION: usize = 4;
 /// `max_video_length` as the reference uses it: rounded down to `4k+1`
 /// (`predict_v2v.py:180-181`; 197 stays 197).
 pub fn rounded_max_frames(max_frames: usize) -> usize {
-    if max_frames <= 1 { max_frames } else { (max_frames - 1) / TEMPORAL_COMPRESSION * TEMPORAL_COMPRESSION + 1 }
+    if max_frames <= 1 {
+        max_frames
+    } else {
+        (max_frames - 1) / TEMPORAL_COMPRESSION * TEMPORAL_COMPRESSION + 1
+    }
 }
 
 /// The padded length for a clip of `len` frames: the smallest `8k+5 >= len`, clamped to
@@ -30,7 +34,9 @@ pub fn padded_len(len: usize, min_len: usize, max_len: usize) -> Result<usize> {
         return Err(Error::FrameLimits("a clip needs at least one frame".into()));
     }
     if min_len > max_len {
-        return Err(Error::FrameLimits(format!("window of {min_len} frames exceeds the maximum of {max_len}")));
+        return Err(Error::FrameLimits(format!(
+            "window of {min_len} frames exceeds the maximum of {max_len}"
+        )));
     }
     let mut m = len / 4 * 4 + 1;
     if m < len {

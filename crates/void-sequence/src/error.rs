@@ -18,9 +18,7 @@ pub enum Error {
         reason: String,
     },
     /// No usable mask file in the folder.
-    #[error(
-        "{dir}: no quadmask found (looked for quadmask_*.mp4 and trimask_quadmask.mp4){hint}"
-    )]
+    #[error("{dir}: no quadmask found (looked for quadmask_*.mp4 and trimask_quadmask.mp4){hint}")]
     NoMask {
         /// The sequence folder.
         dir: PathBuf,

@@ -48,14 +48,23 @@ impl View for PaddedTensor<'_> {
 /// # Errors
 /// [`Error::Write`] if the folder is not writable or serialisation fails.
 pub fn write_safetensors(inputs: &Pass1Inputs, path: &Path) -> Result<()> {
-    let fail = |reason: String| Error::Write { path: path.to_path_buf(), reason };
-    let (h, w) = (inputs.sample_size.height as usize, inputs.sample_size.width as usize);
+    let fail = |reason: String| Error::Write {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let (h, w) = (
+        inputs.sample_size.height as usize,
+        inputs.sample_size.width as usize,
+    );
     let frames = inputs.padded_frames();
     let video = PaddedTensor {
         shape: [frames, 3, h, w],
         frame: Box::new(|i| Cow::Borrowed(inputs.video.frames[inputs.video.pad[i]].as_slice())),
     };
-    let mask = PaddedTensor { shape: [frames, 1, h, w], frame: Box::new(|i| Cow::Owned(inputs.mask.pass1_frame(i))) };
+    let mask = PaddedTensor {
+        shape: [frames, 1, h, w],
+        frame: Box::new(|i| Cow::Owned(inputs.mask.pass1_frame(i))),
+    };
 
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -67,16 +76,29 @@ pub fn write_safetensors(inputs: &Pass1Inputs, path: &Path) -> Result<()> {
         .tempfile_in(dir)
         .map_err(|e| fail(format!("cannot create a file in {}: {e}", dir.display())))?
         .into_temp_path();
-    safetensors::serialize_to_file([("mask", mask), ("video", video)], Some(metadata(inputs)), &temp)
-        .map_err(|e| fail(e.to_string()))?;
-    temp.persist(path).map_err(|e| fail(format!("cannot move the finished file into place: {}", e.error)))?;
+    safetensors::serialize_to_file(
+        [("mask", mask), ("video", video)],
+        Some(metadata(inputs)),
+        &temp,
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    temp.persist(path).map_err(|e| {
+        fail(format!(
+            "cannot move the finished file into place: {}",
+            e.error
+        ))
+    })?;
     Ok(())
 }
 
 /// Provenance and what is needed to undo the preprocessing.
 fn metadata(inputs: &Pass1Inputs) -> HashMap<String, String> {
     let src = &inputs.source;
-    let file_name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
     let indices = |v: &[usize]| serde_json::to_string(v).unwrap_or_default();
     [
         ("format", "void-pass1-inputs".to_string()),

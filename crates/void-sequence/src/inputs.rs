@@ -67,7 +67,10 @@ impl MaskFrames {
     /// Padded frame `index` as Pass 1's conditioning mask: inverted, scaled and
     /// trimask-requantised, values {1, 127/255, 0}.
     pub fn pass1_frame(&self, index: usize) -> Vec<f32> {
-        self.levels[self.pad[index]].iter().map(|&l| mask::pass1_value(l)).collect()
+        self.levels[self.pad[index]]
+            .iter()
+            .map(|&l| mask::pass1_value(l))
+            .collect()
     }
 }
 
@@ -154,11 +157,20 @@ pub fn load_pass1_inputs(
             let report = |p| {
                 let _ = tx.send(p);
             };
-            let done = for_each_frame(ffmpeg, &video_info, Pixels::Rgb, max_frames, Stream::Video, &stop, report, |f| {
-                let mut planes = vec![0f32; 3 * size.pixels()];
-                resize.resize_rgb_unit(&f.data, &mut planes);
-                frames.push(planes);
-            });
+            let done = for_each_frame(
+                ffmpeg,
+                &video_info,
+                Pixels::Rgb,
+                Some(max_frames),
+                Stream::Video,
+                &stop,
+                report,
+                |f| {
+                    let mut planes = vec![0f32; 3 * size.pixels()];
+                    resize.resize_rgb_unit(&f.data, &mut planes);
+                    frames.push(planes);
+                },
+            );
             stop_on_error(done.map(|()| frames), &stop)
         });
         let mask = scope.spawn(|| {
@@ -169,11 +181,25 @@ pub fn load_pass1_inputs(
             let report = |p| {
                 let _ = tx.send(p);
             };
-            let done = for_each_frame(ffmpeg, &mask_info, Pixels::Red, max_frames, Stream::Mask, &stop, report, |f| {
-                stats.add_frame(&f.data);
-                resize.resize_gray(&f.data, &mut averaged);
-                levels.push(averaged.iter().map(|&v| mask::quantize(v)).collect::<Vec<u8>>());
-            });
+            let done = for_each_frame(
+                ffmpeg,
+                &mask_info,
+                Pixels::Red,
+                Some(max_frames),
+                Stream::Mask,
+                &stop,
+                report,
+                |f| {
+                    stats.add_frame(&f.data);
+                    resize.resize_gray(&f.data, &mut averaged);
+                    levels.push(
+                        averaged
+                            .iter()
+                            .map(|&v| mask::quantize(v))
+                            .collect::<Vec<u8>>(),
+                    );
+                },
+            );
             stop_on_error(done.map(|()| (levels, stats)), &stop)
         });
         for p in rx {
@@ -193,7 +219,10 @@ pub fn load_pass1_inputs(
                 mask_frames,
             });
         }
-        warnings.push(Warning::LengthMismatch { video_frames, mask_frames });
+        warnings.push(Warning::LengthMismatch {
+            video_frames,
+            mask_frames,
+        });
     }
     warnings.extend(mask_stats.warnings());
 
@@ -201,35 +230,48 @@ pub fn load_pass1_inputs(
     // With a tolerated mismatch the mask is bounced to the video's length so the two stay
     // the same size.
     let target = temporal::padded_len(video_frames, options.window_frames, max_frames)?;
-    let video = VideoFrames { frames, pad: temporal::bounce_indices(video_frames, target) };
-    let mask = MaskFrames { levels, pad: temporal::bounce_indices(mask_frames, target) };
+    let video = VideoFrames {
+        frames,
+        pad: temporal::bounce_indices(video_frames, target),
+    };
+    let mask = MaskFrames {
+        levels,
+        pad: temporal::bounce_indices(mask_frames, target),
+    };
     Ok(Pass1Inputs {
         sequence: sequence.clone(),
         prompt,
         sample_size: size,
         video,
         mask,
-        source: Source { video: video_info, mask: mask_info, video_frames, mask_frames },
+        source: Source {
+            video: video_info,
+            mask: mask_info,
+            video_frames,
+            mask_frames,
+        },
         mask_stats,
         warnings,
     })
 }
 
-/// Decodes up to `max_frames` frames of `info`, handing each to `each` and reporting progress;
+/// Decodes `info` (up to `max_frames` frames, all when `None`), handing each to `each` and reporting progress;
 /// stops early (successfully) once `stop` is set by a sibling that failed.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn for_each_frame(
     ffmpeg: &Ffmpeg,
     info: &VideoInfo,
     pixels: Pixels,
-    max_frames: usize,
+    max_frames: Option<usize>,
     stream: Stream,
     stop: &AtomicBool,
     mut report: impl FnMut(Progress),
     mut each: impl FnMut(&Frame),
 ) -> Result<()> {
-    let total = info.estimated_frames().map(|n| n.min(max_frames));
-    let mut reader = FrameReader::open(ffmpeg, info, DecodeOptions { pixels, max_frames: Some(max_frames) })?;
+    let total = info
+        .estimated_frames()
+        .map(|n| max_frames.map_or(n, |m| n.min(m)));
+    let mut reader = FrameReader::open(ffmpeg, info, DecodeOptions { pixels, max_frames })?;
     let mut done = 0;
     while let Some(frame) = reader.next() {
         if stop.load(Ordering::Relaxed) {
@@ -239,14 +281,20 @@ pub(crate) fn for_each_frame(
         each(&frame);
         reader.recycle(frame);
         done += 1;
-        report(Progress { stream, done, total });
+        report(Progress {
+            stream,
+            done,
+            total,
+        });
     }
     Ok(())
 }
 
 /// A scoped thread's result; its panic, if any, continues in the caller.
 fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
-    handle.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+    handle
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e))
 }
 
 /// Tells the sibling decoder to stop when this one failed.

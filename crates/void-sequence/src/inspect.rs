@@ -1,9 +1,9 @@
 //! A summary of a sequence folder without preprocessing it: what `void inspect` prints.
 
+use std::sync::atomic::AtomicBool;
 use void_prep::temporal;
 use void_video::decode::{Pixels, count_frames};
 use void_video::probe::probe;
-use std::sync::atomic::AtomicBool;
 
 use void_video::{Ffmpeg, VideoInfo};
 
@@ -53,23 +53,44 @@ pub fn inspect(
             mask: format!("{}x{}", mask.width, mask.height),
         });
     }
-    on_progress(Progress { stream: Stream::Video, done: 0, total: video.estimated_frames() });
+    on_progress(Progress {
+        stream: Stream::Video,
+        done: 0,
+        total: video.estimated_frames(),
+    });
     let video_frames = count_frames(ffmpeg, &video)?;
-    on_progress(Progress { stream: Stream::Video, done: video_frames, total: Some(video_frames) });
+    on_progress(Progress {
+        stream: Stream::Video,
+        done: video_frames,
+        total: Some(video_frames),
+    });
 
     let mut mask_stats = MaskStats::default();
     let never = AtomicBool::new(false);
-    for_each_frame(ffmpeg, &mask, Pixels::Red, usize::MAX, Stream::Mask, &never, on_progress, |f| {
-        mask_stats.add_frame(&f.data);
-    })?;
+    for_each_frame(
+        ffmpeg,
+        &mask,
+        Pixels::Red,
+        None,
+        Stream::Mask,
+        &never,
+        on_progress,
+        |f| {
+            mask_stats.add_frame(&f.data);
+        },
+    )?;
 
     let max_frames = temporal::rounded_max_frames(options.max_frames);
     let used = |n: usize| n.min(max_frames);
     if used(video_frames) != used(mask_stats.frames) {
-        warnings.push(Warning::LengthMismatch { video_frames, mask_frames: mask_stats.frames });
+        warnings.push(Warning::LengthMismatch {
+            video_frames,
+            mask_frames: mask_stats.frames,
+        });
     }
     warnings.extend(mask_stats.warnings());
-    let padded_frames = temporal::padded_len(used(video_frames), options.window_frames, max_frames)?;
+    let padded_frames =
+        temporal::padded_len(used(video_frames), options.window_frames, max_frames)?;
     Ok(Inspection {
         sequence: sequence.clone(),
         prompt,

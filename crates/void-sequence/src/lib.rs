@@ -90,20 +90,29 @@ impl std::fmt::Display for Warning {
                 "{:.2}% of frame 0 is grey (affected/overlap); masks from the VOID mask pipeline have no grey on frame 0",
                 share * 100.0
             ),
-            Self::EmptyRemoveRegion => write!(f, "no frame marks anything to remove (no 0 or 63 pixels)"),
+            Self::EmptyRemoveRegion => {
+                write!(f, "no frame marks anything to remove (no 0 or 63 pixels)")
+            }
             Self::OffLevelValues { share } => write!(
                 f,
                 "{:.4}% of mask pixels are off the four levels 0/63/127/255 (lossy mask?); they are bucketed at 31/95/191",
                 share * 100.0
             ),
             Self::ExtraMasks { ignored } => {
-                write!(f, "only the first quadmask is used; ignoring {}", ignored.join(", "))
+                write!(
+                    f,
+                    "only the first quadmask is used; ignoring {}",
+                    ignored.join(", ")
+                )
             }
             Self::AspectMismatch { video, mask } => write!(
                 f,
                 "the mask is {mask} but the video is {video}: their aspect ratios differ, so they cannot line up"
             ),
-            Self::LengthMismatch { video_frames, mask_frames } => write!(
+            Self::LengthMismatch {
+                video_frames,
+                mask_frames,
+            } => write!(
                 f,
                 "the video has {video_frames} frames but the mask has {mask_frames}; the frames may be misaligned"
             ),

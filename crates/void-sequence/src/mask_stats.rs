@@ -22,7 +22,13 @@ pub struct MaskStats {
 
 impl Default for MaskStats {
     fn default() -> Self {
-        Self { frames: 0, histogram: [0; 256], first_frame_grey: 0, first_frame_pixels: 0, frames_with_remove: 0 }
+        Self {
+            frames: 0,
+            histogram: [0; 256],
+            first_frame_grey: 0,
+            first_frame_pixels: 0,
+            frames_with_remove: 0,
+        }
     }
 }
 
@@ -59,13 +65,21 @@ impl MaskStats {
 
     /// Pixels holding none of the four values.
     pub fn off_level_pixels(&self) -> u64 {
-        self.pixels() - Class::ALL.iter().map(|&c| self.class_pixels(c)).sum::<u64>()
+        self.pixels()
+            - Class::ALL
+                .iter()
+                .map(|&c| self.class_pixels(c))
+                .sum::<u64>()
     }
 
     /// `pixels` as a share of all pixels counted (0 when empty).
     pub fn share(&self, pixels: u64) -> f64 {
         let total = self.pixels();
-        if total == 0 { 0.0 } else { pixels as f64 / total as f64 }
+        if total == 0 {
+            0.0
+        } else {
+            pixels as f64 / total as f64
+        }
     }
 
     /// The warnings these counts call for.
@@ -80,7 +94,9 @@ impl MaskStats {
         }
         let off = self.off_level_pixels();
         if off > 0 {
-            warnings.push(Warning::OffLevelValues { share: self.share(off) });
+            warnings.push(Warning::OffLevelValues {
+                share: self.share(off),
+            });
         }
         warnings
     }

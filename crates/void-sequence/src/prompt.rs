@@ -10,18 +10,28 @@ use crate::{Error, Result};
 /// [`Error::Prompt`] if the file is missing, not JSON, not an object, lacks a string `bg`, or
 /// `bg` is blank.
 pub fn read_prompt(path: &Path) -> Result<String> {
-    let fail = |reason: String| Error::Prompt { path: path.to_path_buf(), reason };
-    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read the prompt file: {e}")))?;
+    let fail = |reason: String| Error::Prompt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| fail(format!("cannot read the prompt file: {e}")))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| fail(format!("not valid JSON: {e}")))?;
     let bg = value
         .as_object()
-        .ok_or_else(|| fail(r#"expected an object like {"bg": "a video of an empty table"}"#.into()))?
+        .ok_or_else(|| {
+            fail(r#"expected an object like {"bg": "a video of an empty table"}"#.into())
+        })?
         .get("bg")
         .ok_or_else(|| fail(r#"no "bg" key; it must describe the scene after removal"#.into()))?;
-    let bg = bg.as_str().ok_or_else(|| fail(format!(r#""bg" must be a string, found {bg}"#)))?;
+    let bg = bg
+        .as_str()
+        .ok_or_else(|| fail(format!(r#""bg" must be a string, found {bg}"#)))?;
     if bg.trim().is_empty() {
-        return Err(fail(r#""bg" is empty; it must describe the scene after removal"#.into()));
+        return Err(fail(
+            r#""bg" is empty; it must describe the scene after removal"#.into(),
+        ));
     }
     Ok(bg.to_string())
 }
@@ -39,7 +49,10 @@ mod tests {
 
     #[test]
     fn reads_bg() {
-        assert_eq!(prompt_of(r#"{"bg": "A lime falls on the table."}"#).unwrap(), "A lime falls on the table.");
+        assert_eq!(
+            prompt_of(r#"{"bg": "A lime falls on the table."}"#).unwrap(),
+            "A lime falls on the table."
+        );
     }
 
     #[test]
@@ -52,9 +65,14 @@ mod tests {
             (r#"{"bg": "  "}"#, "is empty"),
         ] {
             let err = prompt_of(text).unwrap_err().to_string();
-            assert!(err.contains("prompt.json") && err.contains(words), "{text}: {err}");
+            assert!(
+                err.contains("prompt.json") && err.contains(words),
+                "{text}: {err}"
+            );
         }
-        let err = read_prompt(Path::new("/nonexistent/prompt.json")).unwrap_err().to_string();
+        let err = read_prompt(Path::new("/nonexistent/prompt.json"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("cannot read"), "{err}");
     }
 }

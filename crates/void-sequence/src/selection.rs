@@ -29,8 +29,13 @@ impl Selection {
         match self {
             Self::All => Ok(all.to_vec()),
             Self::Names(names) => {
-                let missing: Vec<String> = names.iter().filter(|n| !all.contains(n)).cloned().collect();
-                if missing.is_empty() { Ok(names.clone()) } else { Err(missing) }
+                let missing: Vec<String> =
+                    names.iter().filter(|n| !all.contains(n)).cloned().collect();
+                if missing.is_empty() {
+                    Ok(names.clone())
+                } else {
+                    Err(missing)
+                }
             }
             Self::Part { index, of } => {
                 let (start, end) = ((index - 1) * all.len() / of, index * all.len() / of);
@@ -44,7 +49,10 @@ impl FromStr for Selection {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        let refuse = |reason| Error::Selection { given: s.to_string(), reason };
+        let refuse = |reason| Error::Selection {
+            given: s.to_string(),
+            reason,
+        };
         let s = s.trim();
         if s.is_empty() {
             return Ok(Self::All);
@@ -59,8 +67,17 @@ impl FromStr for Selection {
             }
             return Ok(Self::Part { index, of });
         }
-        let names: Vec<String> = s.split(',').map(str::trim).filter(|n| !n.is_empty()).map(String::from).collect();
-        if names.is_empty() { Ok(Self::All) } else { Ok(Self::Names(names)) }
+        let names: Vec<String> = s
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(String::from)
+            .collect();
+        if names.is_empty() {
+            Ok(Self::All)
+        } else {
+            Ok(Self::Names(names))
+        }
     }
 }
 
@@ -75,8 +92,14 @@ mod tests {
     #[test]
     fn parses_lists_and_parts() {
         assert_eq!("".parse::<Selection>().unwrap(), Selection::All);
-        assert_eq!("a, b".parse::<Selection>().unwrap(), Selection::Names(names(&["a", "b"])));
-        assert_eq!("2/4".parse::<Selection>().unwrap(), Selection::Part { index: 2, of: 4 });
+        assert_eq!(
+            "a, b".parse::<Selection>().unwrap(),
+            Selection::Names(names(&["a", "b"]))
+        );
+        assert_eq!(
+            "2/4".parse::<Selection>().unwrap(),
+            Selection::Part { index: 2, of: 4 }
+        );
         for bad in ["0/4", "5/4", "x/2", "1/0"] {
             assert!(bad.parse::<Selection>().is_err(), "{bad}");
         }
@@ -90,6 +113,9 @@ mod tests {
             seen.extend(Selection::Part { index, of: 3 }.pick(&all).unwrap());
         }
         assert_eq!(seen, all);
-        assert_eq!(Selection::Names(names(&["c", "x"])).pick(&all), Err(names(&["x"])));
+        assert_eq!(
+            Selection::Names(names(&["c", "x"])).pick(&all),
+            Err(names(&["x"]))
+        );
     }
 }

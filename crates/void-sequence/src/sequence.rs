@@ -44,9 +44,16 @@ impl Sequence {
     /// [`Error::NotASequence`] if `dir` is not a folder or has no `input_video.mp4`,
     /// [`Error::NoMask`] if no quadmask is there.
     pub fn open(dir: &Path) -> Result<Self> {
-        let not_seq = |reason: &str| Error::NotASequence { path: dir.to_path_buf(), reason: reason.to_string() };
+        let not_seq = |reason: &str| Error::NotASequence {
+            path: dir.to_path_buf(),
+            reason: reason.to_string(),
+        };
         if !dir.is_dir() {
-            return Err(not_seq(if dir.exists() { "not a folder" } else { "no such folder" }));
+            return Err(not_seq(if dir.exists() {
+                "not a folder"
+            } else {
+                "no such folder"
+            }));
         }
         let video = dir.join(VIDEO_FILE);
         if !video.is_file() {
@@ -59,25 +66,36 @@ impl Sequence {
             .filter_map(|e| e.file_name().into_string().ok())
             .collect();
         files.sort();
-        let quadmasks: Vec<&String> =
-            files.iter().filter(|f| f.starts_with("quadmask_") && f.ends_with(".mp4")).collect();
+        let quadmasks: Vec<&String> = files
+            .iter()
+            .filter(|f| f.starts_with("quadmask_") && f.ends_with(".mp4"))
+            .collect();
         let mut warnings = Vec::new();
         let mask = match quadmasks.split_first() {
             Some((first, rest)) => {
                 if !rest.is_empty() {
-                    warnings.push(Warning::ExtraMasks { ignored: rest.iter().map(|s| s.to_string()).collect() });
+                    warnings.push(Warning::ExtraMasks {
+                        ignored: rest.iter().map(|s| s.to_string()).collect(),
+                    });
                 }
                 dir.join(first)
             }
-            None if files.iter().any(|f| f == TRIMASK_QUADMASK_FILE) => dir.join(TRIMASK_QUADMASK_FILE),
+            None if files.iter().any(|f| f == TRIMASK_QUADMASK_FILE) => {
+                dir.join(TRIMASK_QUADMASK_FILE)
+            }
             None => {
-                let binary = files.iter().any(|f| f.starts_with("mask") && f.ends_with(".mp4"));
+                let binary = files
+                    .iter()
+                    .any(|f| f.starts_with("mask") && f.ends_with(".mp4"));
                 let hint = if binary {
                     "; binary per-object masks (mask_*.mp4) are not supported: make a quadmask with the VOID mask pipeline".into()
                 } else {
                     String::new()
                 };
-                return Err(Error::NoMask { dir: dir.to_path_buf(), hint });
+                return Err(Error::NoMask {
+                    dir: dir.to_path_buf(),
+                    hint,
+                });
             }
         };
         let name = dir
@@ -85,7 +103,14 @@ impl Sequence {
             .ok()
             .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| dir.display().to_string());
-        Ok(Self { name, dir: dir.to_path_buf(), video, mask, prompt: dir.join(PROMPT_FILE), warnings })
+        Ok(Self {
+            name,
+            dir: dir.to_path_buf(),
+            video,
+            mask,
+            prompt: dir.join(PROMPT_FILE),
+            warnings,
+        })
     }
 }
 
@@ -95,8 +120,10 @@ impl Sequence {
 /// [`Error::NotASequence`] if `root` cannot be listed, [`Error::UnknownSequences`] for names
 /// that are not there, and the errors of [`Sequence::open`].
 pub fn discover(root: &Path, selection: &Selection) -> Result<Vec<Sequence>> {
-    let entries = std::fs::read_dir(root)
-        .map_err(|e| Error::NotASequence { path: root.to_path_buf(), reason: format!("cannot list it: {e}") })?;
+    let entries = std::fs::read_dir(root).map_err(|e| Error::NotASequence {
+        path: root.to_path_buf(),
+        reason: format!("cannot list it: {e}"),
+    })?;
     let mut names: Vec<String> = entries
         .filter_map(|e| e.ok())
         .filter(|e| is_sequence_dir(&e.path()))
@@ -105,8 +132,14 @@ pub fn discover(root: &Path, selection: &Selection) -> Result<Vec<Sequence>> {
     names.sort();
     let picked = selection
         .pick(&names)
-        .map_err(|missing| Error::UnknownSequences { root: root.to_path_buf(), missing: missing.join(", ") })?;
-    picked.iter().map(|n| Sequence::open(&root.join(n))).collect()
+        .map_err(|missing| Error::UnknownSequences {
+            root: root.to_path_buf(),
+            missing: missing.join(", "),
+        })?;
+    picked
+        .iter()
+        .map(|n| Sequence::open(&root.join(n)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -134,9 +167,21 @@ mod tests {
         }
         let a = Sequence::open(&root.path().join("a")).unwrap();
         assert!(a.mask.ends_with("quadmask_0.mp4"));
-        assert_eq!(a.warnings, vec![Warning::ExtraMasks { ignored: vec!["quadmask_1.mp4".into()] }]);
-        assert!(Sequence::open(&root.path().join("b")).unwrap().mask.ends_with("trimask_quadmask.mp4"));
-        let err = Sequence::open(&root.path().join("c")).unwrap_err().to_string();
+        assert_eq!(
+            a.warnings,
+            vec![Warning::ExtraMasks {
+                ignored: vec!["quadmask_1.mp4".into()]
+            }]
+        );
+        assert!(
+            Sequence::open(&root.path().join("b"))
+                .unwrap()
+                .mask
+                .ends_with("trimask_quadmask.mp4")
+        );
+        let err = Sequence::open(&root.path().join("c"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("binary per-object masks"), "{err}");
 
         touch(root.path(), "LICENSE");
@@ -146,14 +191,18 @@ mod tests {
             .map(|s| s.name)
             .collect();
         assert_eq!(names, ["a", "b"]);
-        let err = discover(root.path(), &"a,zz".parse().unwrap()).unwrap_err().to_string();
+        let err = discover(root.path(), &"a,zz".parse().unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no sequence named zz"), "{err}");
     }
 
     #[test]
     fn refuses_non_sequences() {
         let root = tempfile::tempdir().unwrap();
-        let err = Sequence::open(&root.path().join("nope")).unwrap_err().to_string();
+        let err = Sequence::open(&root.path().join("nope"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no such folder"), "{err}");
         let err = Sequence::open(root.path()).unwrap_err().to_string();
         assert!(err.contains("no input_video.mp4"), "{err}");

@@ -12,16 +12,33 @@ use void_video::{DecodeOptions, Ffmpeg, FrameReader};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = PathBuf::from(args.next().ok_or("usage: decode VIDEO [rgb|red]")?);
-    let pixels = if args.next().as_deref() == Some("red") { Pixels::Red } else { Pixels::Rgb };
+    let pixels = if args.next().as_deref() == Some("red") {
+        Pixels::Red
+    } else {
+        Pixels::Rgb
+    };
     let ffmpeg = Ffmpeg::new("ffmpeg")?;
     let info = probe(&ffmpeg, &path)?;
     let start = Instant::now();
     let mut frames = 0;
-    for frame in FrameReader::open(&ffmpeg, &info, DecodeOptions { pixels, max_frames: None })? {
+    for frame in FrameReader::open(
+        &ffmpeg,
+        &info,
+        DecodeOptions {
+            pixels,
+            max_frames: None,
+        },
+    )? {
         frame?;
         frames += 1;
     }
     let secs = start.elapsed().as_secs_f64();
-    println!("{}: {frames} frames {}x{} in {secs:.2} s = {:.1} frames/s", path.display(), info.width, info.height, f64::from(frames) / secs);
+    println!(
+        "{}: {frames} frames {}x{} in {secs:.2} s = {:.1} frames/s",
+        path.display(),
+        info.width,
+        info.height,
+        f64::from(frames) / secs
+    );
     Ok(())
 }

@@ -37,7 +37,10 @@ pub struct DecodeOptions {
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        Self { pixels: Pixels::Rgb, max_frames: None }
+        Self {
+            pixels: Pixels::Rgb,
+            max_frames: None,
+        }
     }
 }
 
@@ -76,14 +79,24 @@ impl FrameReader {
         if let Some(n) = options.max_frames {
             cmd.args(["-frames:v", &n.to_string()]);
         }
-        cmd.args(["-vcodec", "rawvideo", "-f", "image2pipe", "-pix_fmt", format.ffmpeg_name()]);
+        cmd.args([
+            "-vcodec",
+            "rawvideo",
+            "-f",
+            "image2pipe",
+            "-pix_fmt",
+            format.ffmpeg_name(),
+        ]);
         cmd.args(["-vsync", "vfr", "-"]);
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|source| Error::FfmpegMissing { path: ffmpeg.path().to_path_buf(), source })?;
+            .map_err(|source| Error::FfmpegMissing {
+                path: ffmpeg.path().to_path_buf(),
+                source,
+            })?;
         let stderr = StderrDrain::start(&mut child);
         let stdout = child.stdout.take().ok_or_else(|| Error::Io {
             path: info.path.clone(),
@@ -123,7 +136,11 @@ impl FrameReader {
         if let Some(h) = self.reader.take() {
             let _ = h.join();
         }
-        let stderr = self.stderr.take().map(StderrDrain::finish).unwrap_or_default();
+        let stderr = self
+            .stderr
+            .take()
+            .map(StderrDrain::finish)
+            .unwrap_or_default();
         let succeeded = status.is_ok_and(|s| s.success());
         verdict(&self.info, succeeded, &stderr, read_error, self.delivered).err()
     }
@@ -144,7 +161,11 @@ fn verdict(
             Some(e) if stderr.trim().is_empty() => e.to_string(),
             _ => summarize_stderr(stderr),
         };
-        return Err(Error::Corrupt { path, frames_decoded: frames, detail });
+        return Err(Error::Corrupt {
+            path,
+            frames_decoded: frames,
+            detail,
+        });
     }
     if frames == 0 {
         return Err(Error::NoFrames { path });
@@ -162,13 +183,36 @@ pub fn count_frames(ffmpeg: &Ffmpeg, info: &VideoInfo) -> Result<usize> {
         .command()
         .args(["-v", "error", "-nostats", "-i"])
         .arg(&info.path)
-        .args(["-map", &format!("0:{}", info.stream_index), "-vsync", "vfr", "-f", "null", "-progress", "pipe:1", "-"])
+        .args([
+            "-map",
+            &format!("0:{}", info.stream_index),
+            "-vsync",
+            "vfr",
+            "-f",
+            "null",
+            "-progress",
+            "pipe:1",
+            "-",
+        ])
         .stdin(Stdio::null())
         .output()
-        .map_err(|source| Error::FfmpegMissing { path: ffmpeg.path().to_path_buf(), source })?;
+        .map_err(|source| Error::FfmpegMissing {
+            path: ffmpeg.path().to_path_buf(),
+            source,
+        })?;
     let progress = String::from_utf8_lossy(&output.stdout);
-    let frames = progress.lines().filter_map(|l| l.strip_prefix("frame=")).filter_map(|n| n.trim().parse().ok()).last();
-    verdict(info, output.status.success(), &String::from_utf8_lossy(&output.stderr), None, frames.unwrap_or(0))
+    let frames = progress
+        .lines()
+        .filter_map(|l| l.strip_prefix("frame="))
+        .filter_map(|n| n.trim().parse().ok())
+        .last();
+    verdict(
+        info,
+        output.status.success(),
+        &String::from_utf8_lossy(&output.stderr),
+        None,
+        frames.unwrap_or(0),
+    )
 }
 
 impl Iterator for FrameReader {
@@ -181,7 +225,12 @@ impl Iterator for FrameReader {
         match self.frames.recv() {
             Ok(Ok(data)) => {
                 self.delivered += 1;
-                Some(Ok(Frame { width: self.info.width, height: self.info.height, format: self.format, data }))
+                Some(Ok(Frame {
+                    width: self.info.width,
+                    height: self.info.height,
+                    format: self.format,
+                    data,
+                }))
             }
             outcome => {
                 self.done = true;
@@ -258,6 +307,9 @@ fn enlarge_pipe(_stdout: &ChildStdout) {}
 
 impl std::fmt::Debug for FrameReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FrameReader").field("path", &self.info.path).field("delivered", &self.delivered).finish()
+        f.debug_struct("FrameReader")
+            .field("path", &self.info.path)
+            .field("delivered", &self.delivered)
+            .finish()
     }
 }

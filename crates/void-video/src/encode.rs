@@ -57,19 +57,34 @@ impl VideoWriter {
     /// # Errors
     /// [`Error::Encode`] for odd H.264 sizes or an unwritable folder, [`Error::FfmpegMissing`]
     /// if ffmpeg cannot be started.
-    pub fn create(ffmpeg: &Ffmpeg, target: &Path, width: u32, height: u32, fps: Fps, encoding: Encoding) -> Result<Self> {
-        let fail = |detail: String| Error::Encode { path: target.to_path_buf(), detail };
+    pub fn create(
+        ffmpeg: &Ffmpeg,
+        target: &Path,
+        width: u32,
+        height: u32,
+        fps: Fps,
+        encoding: Encoding,
+    ) -> Result<Self> {
+        let fail = |detail: String| Error::Encode {
+            path: target.to_path_buf(),
+            detail,
+        };
         if width == 0 || height == 0 {
             return Err(fail(format!("cannot encode {width}x{height} frames")));
         }
         if matches!(encoding, Encoding::H264 { .. }) && (width % 2 == 1 || height % 2 == 1) {
-            return Err(fail(format!("H.264 yuv420p needs an even width and height, got {width}x{height}")));
+            return Err(fail(format!(
+                "H.264 yuv420p needs an even width and height, got {width}x{height}"
+            )));
         }
         let dir = match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
-        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".part")
@@ -79,15 +94,46 @@ impl VideoWriter {
 
         let format = encoding.input_format();
         let mut cmd = ffmpeg.command();
-        cmd.args(["-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", format.ffmpeg_name()]);
-        cmd.args(["-s", &format!("{width}x{height}"), "-framerate", &fps.to_string(), "-i", "-"]);
+        cmd.args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            format.ffmpeg_name(),
+        ]);
+        cmd.args([
+            "-s",
+            &format!("{width}x{height}"),
+            "-framerate",
+            &fps.to_string(),
+            "-i",
+            "-",
+        ]);
         match encoding {
             Encoding::H264 { crf } => {
-                cmd.args(["-c:v", "libx264", "-crf", &crf.to_string(), "-pix_fmt", "yuv420p"]);
+                cmd.args([
+                    "-c:v",
+                    "libx264",
+                    "-crf",
+                    &crf.to_string(),
+                    "-pix_fmt",
+                    "yuv420p",
+                ]);
                 cmd.args(["-movflags", "+faststart"]);
             }
             Encoding::LosslessMask => {
-                cmd.args(["-c:v", "libx264", "-qp", "0", "-preset", "ultrafast", "-pix_fmt", "yuv444p"]);
+                cmd.args([
+                    "-c:v",
+                    "libx264",
+                    "-qp",
+                    "0",
+                    "-preset",
+                    "ultrafast",
+                    "-pix_fmt",
+                    "yuv444p",
+                ]);
             }
         }
         cmd.args(["-f", "mp4"]).arg(&*temp);
@@ -96,7 +142,10 @@ impl VideoWriter {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|source| Error::FfmpegMissing { path: ffmpeg.path().to_path_buf(), source })?;
+            .map_err(|source| Error::FfmpegMissing {
+                path: ffmpeg.path().to_path_buf(),
+                source,
+            })?;
         let stderr = StderrDrain::start(&mut child);
         let stdin = child.stdin.take();
         Ok(Self {
@@ -136,9 +185,20 @@ impl VideoWriter {
         if let Err(e) = stdin.write_all(&frame.data) {
             self.stdin = None;
             let _ = self.child.wait();
-            let said = self.stderr.take().map(StderrDrain::finish).unwrap_or_default();
-            let detail = if said.trim().is_empty() { e.to_string() } else { summarize_stderr(&said) };
-            return Err(Error::Encode { path: self.target.clone(), detail });
+            let said = self
+                .stderr
+                .take()
+                .map(StderrDrain::finish)
+                .unwrap_or_default();
+            let detail = if said.trim().is_empty() {
+                e.to_string()
+            } else {
+                summarize_stderr(&said)
+            };
+            return Err(Error::Encode {
+                path: self.target.clone(),
+                detail,
+            });
         }
         self.written += 1;
         Ok(())
@@ -158,18 +218,38 @@ impl VideoWriter {
     pub fn finish(mut self) -> Result<PathBuf> {
         drop(self.stdin.take());
         let status = self.child.wait();
-        let said = self.stderr.take().map(StderrDrain::finish).unwrap_or_default();
-        let fail = |detail: String| Error::Encode { path: self.target.clone(), detail };
+        let said = self
+            .stderr
+            .take()
+            .map(StderrDrain::finish)
+            .unwrap_or_default();
+        let fail = |detail: String| Error::Encode {
+            path: self.target.clone(),
+            detail,
+        };
         if self.written == 0 {
             return Err(fail("no frames were written".into()));
         }
         match status {
             Ok(s) if s.success() => {}
-            Ok(s) => return Err(fail(format!("ffmpeg exited with {s}: {}", summarize_stderr(&said)))),
+            Ok(s) => {
+                return Err(fail(format!(
+                    "ffmpeg exited with {s}: {}",
+                    summarize_stderr(&said)
+                )));
+            }
             Err(e) => return Err(fail(e.to_string())),
         }
-        let temp = self.temp.take().ok_or_else(|| fail("the writer is already finished".into()))?;
-        temp.persist(&self.target).map_err(|e| fail(format!("cannot move the finished file into place: {}", e.error)))?;
+        let temp = self
+            .temp
+            .take()
+            .ok_or_else(|| fail("the writer is already finished".into()))?;
+        temp.persist(&self.target).map_err(|e| {
+            fail(format!(
+                "cannot move the finished file into place: {}",
+                e.error
+            ))
+        })?;
         Ok(self.target.clone())
     }
 }
@@ -186,6 +266,9 @@ impl Drop for VideoWriter {
 
 impl std::fmt::Debug for VideoWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VideoWriter").field("target", &self.target).field("written", &self.written).finish()
+        f.debug_struct("VideoWriter")
+            .field("target", &self.target)
+            .field("written", &self.written)
+            .finish()
     }
 }

@@ -33,7 +33,10 @@ impl Ffmpeg {
             .arg("-version")
             .stdin(Stdio::null())
             .output()
-            .map_err(|source| Error::FfmpegMissing { path: exe.clone(), source })?;
+            .map_err(|source| Error::FfmpegMissing {
+                path: exe.clone(),
+                source,
+            })?;
         let text = String::from_utf8_lossy(&output.stdout);
         let version = text
             .split_whitespace()
@@ -44,7 +47,10 @@ impl Ffmpeg {
         if let Some(found) = parse_version(&version)
             && found < MIN_VERSION
         {
-            return Err(Error::FfmpegTooOld { path: exe, found: version });
+            return Err(Error::FfmpegTooOld {
+                path: exe,
+                found: version,
+            });
         }
         Ok(Self { exe, version })
     }
@@ -81,12 +87,20 @@ pub(crate) struct StderrDrain(Option<JoinHandle<String>>);
 impl StderrDrain {
     /// Takes the child's stderr and starts draining it.
     pub(crate) fn start(child: &mut Child) -> Self {
-        Self(child.stderr.take().map(|stderr| std::thread::spawn(move || drain(stderr))))
+        Self(
+            child
+                .stderr
+                .take()
+                .map(|stderr| std::thread::spawn(move || drain(stderr))),
+        )
     }
 
     /// Waits for ffmpeg to close stderr and returns what it wrote (at most 64 KiB).
     pub(crate) fn finish(mut self) -> String {
-        self.0.take().and_then(|h| h.join().ok()).unwrap_or_default()
+        self.0
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default()
     }
 }
 
@@ -105,8 +119,17 @@ fn drain(mut stderr: ChildStderr) -> String {
 
 /// The first few non-empty lines of ffmpeg's stderr, joined for an error message.
 pub(crate) fn summarize_stderr(stderr: &str) -> String {
-    let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).take(4).collect();
-    if lines.is_empty() { "ffmpeg gave no reason".to_string() } else { lines.join(" | ") }
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(4)
+        .collect();
+    if lines.is_empty() {
+        "ffmpeg gave no reason".to_string()
+    } else {
+        lines.join(" | ")
+    }
 }
 
 #[cfg(test)]

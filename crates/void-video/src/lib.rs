@@ -27,8 +27,8 @@
 //! Quadmask files store their four values as limited-range luma (see [`quadmask`]).
 
 pub mod decode;
-mod error;
 pub mod encode;
+mod error;
 pub mod ffmpeg;
 mod frame;
 pub mod probe;

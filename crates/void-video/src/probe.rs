@@ -47,19 +47,29 @@ impl Fps {
         for base in [24_u32, 30, 48, 60, 120, 240] {
             let ntsc = f64::from(base) * 1000.0 / 1001.0;
             if (value - ntsc).abs() < 0.006 {
-                return Some(Self { num: base * 1000, den: 1001 });
+                return Some(Self {
+                    num: base * 1000,
+                    den: 1001,
+                });
             }
         }
         if (value - value.round()).abs() < 1e-9 {
             return Some(Self::new(value.round() as u32));
         }
-        Some(Self { num: (value * 100.0).round() as u32, den: 100 })
+        Some(Self {
+            num: (value * 100.0).round() as u32,
+            den: 100,
+        })
     }
 }
 
 impl fmt::Display for Fps {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.den == 1 { write!(f, "{}", self.num) } else { write!(f, "{}/{}", self.num, self.den) }
+        if self.den == 1 {
+            write!(f, "{}", self.num)
+        } else {
+            write!(f, "{}/{}", self.num, self.den)
+        }
     }
 }
 
@@ -88,7 +98,8 @@ impl VideoInfo {
     /// Frames the container's duration suggests (`duration × fps`, rounded); only a hint, the
     /// decoded count is the truth.
     pub fn estimated_frames(&self) -> Option<usize> {
-        self.duration_s.map(|d| (d * self.fps.as_f64()).round() as usize)
+        self.duration_s
+            .map(|d| (d * self.fps.as_f64()).round() as usize)
     }
 }
 
@@ -99,7 +110,10 @@ impl VideoInfo {
 /// [`Error::NoVideoStream`] if it holds no video, [`Error::UnparsedStream`] if the description
 /// is not understood.
 pub fn probe(ffmpeg: &Ffmpeg, path: &Path) -> Result<VideoInfo> {
-    std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    std::fs::File::open(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let output = ffmpeg
         .command()
         .arg("-i")
@@ -107,7 +121,10 @@ pub fn probe(ffmpeg: &Ffmpeg, path: &Path) -> Result<VideoInfo> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .output()
-        .map_err(|source| Error::FfmpegMissing { path: ffmpeg.path().to_path_buf(), source })?;
+        .map_err(|source| Error::FfmpegMissing {
+            path: ffmpeg.path().to_path_buf(),
+            source,
+        })?;
     // Without an output file ffmpeg always exits with 1; success is judged from the text.
     parse_description(path, &String::from_utf8_lossy(&output.stderr))
 }
@@ -120,15 +137,23 @@ fn parse_description(path: &Path, text: &str) -> Result<VideoInfo> {
             .filter(|l| !l.contains("At least one output file"))
             .collect::<Vec<_>>()
             .join("\n");
-        return Err(Error::NotAVideo { path: path.to_path_buf(), detail: summarize_stderr(&detail) });
+        return Err(Error::NotAVideo {
+            path: path.to_path_buf(),
+            detail: summarize_stderr(&detail),
+        });
     }
     let lines: Vec<&str> = text.lines().collect();
     let start = lines
         .iter()
         .position(|l| is_video_stream(l))
-        .ok_or_else(|| Error::NoVideoStream { path: path.to_path_buf() })?;
+        .ok_or_else(|| Error::NoVideoStream {
+            path: path.to_path_buf(),
+        })?;
     let stream_line = lines[start];
-    let unparsed = || Error::UnparsedStream { path: path.to_path_buf(), line: stream_line.trim().to_string() };
+    let unparsed = || Error::UnparsedStream {
+        path: path.to_path_buf(),
+        line: stream_line.trim().to_string(),
+    };
 
     let stream_index = stream_line
         .trim_start()
@@ -136,27 +161,54 @@ fn parse_description(path: &Path, text: &str) -> Result<VideoInfo> {
         .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
         .and_then(|n| n.parse().ok())
         .ok_or_else(unparsed)?;
-    let description = stream_line.split_once("Video: ").map(|(_, d)| d).ok_or_else(unparsed)?;
+    let description = stream_line
+        .split_once("Video: ")
+        .map(|(_, d)| d)
+        .ok_or_else(unparsed)?;
     let fields = split_top_level(description);
-    let codec = fields.first().map(|c| strip_fourcc(c)).ok_or_else(unparsed)?;
+    let codec = fields
+        .first()
+        .map(|c| strip_fourcc(c))
+        .ok_or_else(unparsed)?;
     let pixel_format = fields
         .get(1)
         .map(|f| f.split('(').next().unwrap_or(f).trim().to_string())
         .ok_or_else(unparsed)?;
-    let (coded_w, coded_h) = fields.iter().find_map(|f| parse_size(f)).ok_or_else(unparsed)?;
+    let (coded_w, coded_h) = fields
+        .iter()
+        .find_map(|f| parse_size(f))
+        .ok_or_else(unparsed)?;
     let fps = field_value(&fields, " fps")
         .or_else(|| field_value(&fields, " tbr"))
         .and_then(Fps::from_printed)
         .ok_or_else(unparsed)?;
 
     // Side data of this stream sits between its line and the next stream's line.
-    let side_data = lines[start + 1..].iter().take_while(|l| !l.trim_start().starts_with("Stream #"));
-    let rotation = side_data.filter_map(|l| parse_rotation(l)).next().unwrap_or(0.0);
+    let side_data = lines[start + 1..]
+        .iter()
+        .take_while(|l| !l.trim_start().starts_with("Stream #"));
+    let rotation = side_data
+        .filter_map(|l| parse_rotation(l))
+        .next()
+        .unwrap_or(0.0);
     let quarter_turns = (rotation / 90.0).round() as i64;
-    let (width, height) = if quarter_turns % 2 != 0 { (coded_h, coded_w) } else { (coded_w, coded_h) };
+    let (width, height) = if quarter_turns % 2 != 0 {
+        (coded_h, coded_w)
+    } else {
+        (coded_w, coded_h)
+    };
 
     let duration_s = lines.iter().find_map(|l| parse_duration(l));
-    Ok(VideoInfo { path: path.to_path_buf(), stream_index, codec, pixel_format, width, height, fps, duration_s })
+    Ok(VideoInfo {
+        path: path.to_path_buf(),
+        stream_index,
+        codec,
+        pixel_format,
+        width,
+        height,
+        fps,
+        duration_s,
+    })
 }
 
 /// A video stream line that is a real video, not an embedded cover picture.
@@ -192,7 +244,10 @@ fn split_top_level(text: &str) -> Vec<String> {
 /// `h264 (High) (avc1 / 0x31637661)` -> `h264 (High)`: drops the container tag.
 fn strip_fourcc(field: &str) -> String {
     match field.find(" / 0x") {
-        Some(slash) => field[..slash].rsplit_once(" (").map_or(field, |(head, _)| head).to_string(),
+        Some(slash) => field[..slash]
+            .rsplit_once(" (")
+            .map_or(field, |(head, _)| head)
+            .to_string(),
         None => field.to_string(),
     }
 }
@@ -206,7 +261,10 @@ fn parse_size(field: &str) -> Option<(u32, u32)> {
 
 /// The number before `suffix` in the field that ends with it (`12 fps` -> `12`).
 fn field_value<'a>(fields: &'a [String], suffix: &str) -> Option<&'a str> {
-    fields.iter().find_map(|f| f.strip_suffix(suffix)).map(str::trim)
+    fields
+        .iter()
+        .find_map(|f| f.strip_suffix(suffix))
+        .map(str::trim)
 }
 
 /// `displaymatrix: rotation of -90.00 degrees` (ffmpeg >= 5) or `rotate : 90` (older tags).
@@ -216,7 +274,11 @@ fn parse_rotation(line: &str) -> Option<f64> {
         return rest.split_whitespace().next()?.parse().ok();
     }
     let (key, value) = line.split_once(':')?;
-    if key.trim() == "rotate" { value.trim().parse().ok() } else { None }
+    if key.trim() == "rotate" {
+        value.trim().parse().ok()
+    } else {
+        None
+    }
 }
 
 /// `Duration: 00:00:03.83, start: …` -> 3.83 seconds.
@@ -270,16 +332,40 @@ At least one output file must be specified
         assert_eq!(info.codec, "hevc (Main 10)");
         assert_eq!(info.pixel_format, "yuv420p10le");
         assert_eq!((info.width, info.height), (1080, 1920));
-        assert_eq!(info.fps, Fps { num: 30000, den: 1001 });
+        assert_eq!(
+            info.fps,
+            Fps {
+                num: 30000,
+                den: 1001
+            }
+        );
         assert_eq!(info.fps.to_string(), "30000/1001");
     }
 
     #[test]
     fn printed_rates() {
-        assert_eq!(Fps::from_printed("23.98"), Some(Fps { num: 24000, den: 1001 }));
-        assert_eq!(Fps::from_printed("59.94"), Some(Fps { num: 60000, den: 1001 }));
+        assert_eq!(
+            Fps::from_printed("23.98"),
+            Some(Fps {
+                num: 24000,
+                den: 1001
+            })
+        );
+        assert_eq!(
+            Fps::from_printed("59.94"),
+            Some(Fps {
+                num: 60000,
+                den: 1001
+            })
+        );
         assert_eq!(Fps::from_printed("1k"), Some(Fps::new(1000)));
-        assert_eq!(Fps::from_printed("12.5"), Some(Fps { num: 1250, den: 100 }));
+        assert_eq!(
+            Fps::from_printed("12.5"),
+            Some(Fps {
+                num: 1250,
+                den: 100
+            })
+        );
         assert_eq!(Fps::from_printed("0"), None);
         assert_eq!(Fps::from_printed("abc"), None);
     }

@@ -69,7 +69,9 @@ mod tests {
         for class in Class::ALL {
             assert_eq!(Class::from_value(class.value()), Some(class));
         }
-        let off = (0..=255u8).filter(|v| Class::from_value(*v).is_none()).count();
+        let off = (0..=255u8)
+            .filter(|v| Class::from_value(*v).is_none())
+            .count();
         assert_eq!(off, 252);
     }
 }

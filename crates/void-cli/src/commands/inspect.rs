@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
-use void_sequence::{Inspection, MaskStats, Selection, Sequence, discover, inspect, is_sequence_dir};
+use void_sequence::{
+    Inspection, MaskStats, Selection, Sequence, discover, inspect, is_sequence_dir,
+};
 use void_video::quadmask::Class;
 use void_video::{Ffmpeg, VideoInfo};
 
@@ -39,7 +41,11 @@ pub fn run(ffmpeg: &Ffmpeg, args: &InspectArgs, quiet: bool) -> anyhow::Result<E
     if args.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Sequence folders as given, data roots expanded; plain files are skipped with a note.
@@ -47,7 +53,10 @@ fn expand(paths: &[PathBuf], selection: &Selection) -> Vec<void_sequence::Result
     let mut out = Vec::new();
     for path in paths {
         if path.is_file() {
-            eprintln!("note: skipping {}: a file, not a sequence folder", path.display());
+            eprintln!(
+                "note: skipping {}: a file, not a sequence folder",
+                path.display()
+            );
         } else if path.is_dir() && !is_sequence_dir(path) && has_sequences(path) {
             match discover(path, selection) {
                 Ok(seqs) => out.extend(seqs.into_iter().map(Ok)),
@@ -61,15 +70,24 @@ fn expand(paths: &[PathBuf], selection: &Selection) -> Vec<void_sequence::Result
 }
 
 fn has_sequences(dir: &Path) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|entries| entries.filter_map(|e| e.ok()).any(|e| is_sequence_dir(&e.path())))
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .filter_map(|e| e.ok())
+            .any(|e| is_sequence_dir(&e.path()))
+    })
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn class_rows(stats: &MaskStats) -> Vec<(&'static str, u64)> {
-    let mut rows: Vec<(&str, u64)> = Class::ALL.iter().map(|&c| (c.name(), stats.class_pixels(c))).collect();
+    let mut rows: Vec<(&str, u64)> = Class::ALL
+        .iter()
+        .map(|&c| (c.name(), stats.class_pixels(c)))
+        .collect();
     rows.push(("off-level", stats.off_level_pixels()));
     rows
 }
@@ -123,7 +141,12 @@ fn to_json(r: &Inspection) -> Value {
     let mut mask = stream(&r.mask, r.mask_stats.frames);
     let classes: serde_json::Map<String, Value> = class_rows(&r.mask_stats)
         .into_iter()
-        .map(|(name, n)| (name.to_string(), json!({ "pixels": n, "share": r.mask_stats.share(n) })))
+        .map(|(name, n)| {
+            (
+                name.to_string(),
+                json!({ "pixels": n, "share": r.mask_stats.share(n) }),
+            )
+        })
         .collect();
     mask["classes"] = Value::Object(classes);
     json!({

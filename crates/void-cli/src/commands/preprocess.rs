@@ -56,16 +56,29 @@ fn refuse_unsafe_output(out: &Path, seq: &Sequence, force: bool) -> anyhow::Resu
     if let Ok(out_real) = out.canonicalize() {
         for input in [&seq.video, &seq.mask, &seq.prompt] {
             if input.canonicalize().is_ok_and(|i| i == out_real) {
-                bail!("{}: this is an input of the sequence; choose another --out", out.display());
+                bail!(
+                    "{}: this is an input of the sequence; choose another --out",
+                    out.display()
+                );
             }
         }
         if !force {
-            bail!("{}: already exists; pass --force to replace it", out.display());
+            bail!(
+                "{}: already exists; pass --force to replace it",
+                out.display()
+            );
         }
     }
-    let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     if !dir.is_dir() {
-        bail!("{}: the folder {} does not exist", out.display(), dir.display());
+        bail!(
+            "{}: the folder {} does not exist",
+            out.display(),
+            dir.display()
+        );
     }
     Ok(())
 }
