@@ -1,6 +1,8 @@
 //! `void preprocess` and `void inspect` on broken sequences: one clear message naming the file,
 //! a non-zero exit, and no output file left behind (issue 2, item 8).
 
+#![allow(clippy::unwrap_used)] // test helpers fail loudly by design
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

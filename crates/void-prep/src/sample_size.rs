@@ -53,7 +53,7 @@ impl FromStr for SampleSize {
                 .map_err(|_| refuse("expected HEIGHTxWIDTH, e.g. 384x672"))
         };
         let (height, width) = (parse(h)?, parse(w)?);
-        if height == 0 || width == 0 || height % 16 != 0 || width % 16 != 0 {
+        if height == 0 || width == 0 || !height.is_multiple_of(16) || !width.is_multiple_of(16) {
             return Err(refuse("height and width must be positive multiples of 16"));
         }
         Ok(Self { height, width })

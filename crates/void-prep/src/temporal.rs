@@ -42,7 +42,7 @@ pub fn padded_len(len: usize, min_len: usize, max_len: usize) -> Result<usize> {
     if m < len {
         m += 4;
     }
-    if (m / 4) % 2 == 0 {
+    if (m / 4).is_multiple_of(2) {
         m += 4;
     }
     Ok(m.min(max_len).max(min_len))

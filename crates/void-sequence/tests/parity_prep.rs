@@ -6,6 +6,8 @@
 //! two frames, so they stay small. Tolerances, as issue 2 states them: video rel-L2 <= 1e-6
 //! (per-frame sums: relative error <= 1e-6); quantised mask exactly equal.
 
+#![allow(clippy::unwrap_used)] // test helpers fail loudly by design
+
 mod common;
 
 use std::path::PathBuf;

@@ -203,9 +203,9 @@ pub fn count_frames(ffmpeg: &Ffmpeg, info: &VideoInfo) -> Result<usize> {
     let progress = String::from_utf8_lossy(&output.stdout);
     let frames = progress
         .lines()
+        .rev()
         .filter_map(|l| l.strip_prefix("frame="))
-        .filter_map(|n| n.trim().parse().ok())
-        .last();
+        .find_map(|n| n.trim().parse().ok());
     verdict(
         info,
         output.status.success(),
