@@ -135,9 +135,7 @@ pub fn load_pass1_inputs(
     options: &PrepOptions,
     on_progress: &mut dyn FnMut(Progress),
 ) -> Result<Pass1Inputs> {
-    let prompt = read_prompt(&sequence.prompt)?;
-    let video_info = probe(ffmpeg, &sequence.video)?;
-    let mask_info = probe(ffmpeg, &sequence.mask)?;
+    let (prompt, video_info, mask_info) = read_headers(ffmpeg, sequence)?;
     check_aspect(&video_info, &mask_info)?;
     let max_frames = temporal::rounded_max_frames(options.max_frames);
     // Fail on impossible limits before any decoding.
@@ -253,6 +251,19 @@ pub fn load_pass1_inputs(
         mask_stats,
         warnings,
     })
+}
+
+/// The cheap reads that come before any decoding: the prompt, then each stream's description.
+pub(crate) fn read_headers(
+    ffmpeg: &Ffmpeg,
+    sequence: &Sequence,
+) -> Result<(String, VideoInfo, VideoInfo)> {
+    let prompt = read_prompt(&sequence.prompt)?;
+    Ok((
+        prompt,
+        probe(ffmpeg, &sequence.video)?,
+        probe(ffmpeg, &sequence.mask)?,
+    ))
 }
 
 /// Decodes `info` (up to `max_frames` frames, all when `None`), handing each to `each` and reporting progress;

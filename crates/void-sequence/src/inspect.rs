@@ -3,12 +3,11 @@
 use std::sync::atomic::AtomicBool;
 use void_prep::temporal;
 use void_video::decode::{Pixels, count_frames};
-use void_video::probe::probe;
 
 use void_video::{Ffmpeg, VideoInfo};
 
-use crate::inputs::{check_aspect, for_each_frame};
-use crate::{MaskStats, PrepOptions, Progress, Result, Sequence, Stream, Warning, read_prompt};
+use crate::inputs::{check_aspect, for_each_frame, read_headers};
+use crate::{MaskStats, PrepOptions, Progress, Result, Sequence, Stream, Warning};
 
 /// What a sequence holds and what Pass 1 would make of it.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,9 +42,7 @@ pub fn inspect(
     options: &PrepOptions,
     on_progress: &mut dyn FnMut(Progress),
 ) -> Result<Inspection> {
-    let prompt = read_prompt(&sequence.prompt)?;
-    let video = probe(ffmpeg, &sequence.video)?;
-    let mask = probe(ffmpeg, &sequence.mask)?;
+    let (prompt, video, mask) = read_headers(ffmpeg, sequence)?;
     let mut warnings = sequence.warnings.clone();
     if check_aspect(&video, &mask).is_err() {
         warnings.push(Warning::AspectMismatch {

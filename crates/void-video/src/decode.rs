@@ -88,15 +88,7 @@ impl FrameReader {
             format.ffmpeg_name(),
         ]);
         cmd.args(["-vsync", "vfr", "-"]);
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| Error::FfmpegMissing {
-                path: ffmpeg.path().to_path_buf(),
-                source,
-            })?;
+        let mut child = ffmpeg.spawn(&mut cmd, Stdio::null(), Stdio::piped())?;
         let stderr = StderrDrain::start(&mut child);
         let stdout = child.stdout.take().ok_or_else(|| Error::Io {
             path: info.path.clone(),
@@ -179,27 +171,23 @@ fn verdict(
 /// # Errors
 /// [`Error::Corrupt`] or [`Error::NoFrames`] like [`FrameReader`].
 pub fn count_frames(ffmpeg: &Ffmpeg, info: &VideoInfo) -> Result<usize> {
-    let output = ffmpeg
-        .command()
-        .args(["-v", "error", "-nostats", "-i"])
-        .arg(&info.path)
-        .args([
-            "-map",
-            &format!("0:{}", info.stream_index),
-            "-vsync",
-            "vfr",
-            "-f",
-            "null",
-            "-progress",
-            "pipe:1",
-            "-",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| Error::FfmpegMissing {
-            path: ffmpeg.path().to_path_buf(),
-            source,
-        })?;
+    let output = ffmpeg.output(
+        ffmpeg
+            .command()
+            .args(["-v", "error", "-nostats", "-i"])
+            .arg(&info.path)
+            .args([
+                "-map",
+                &format!("0:{}", info.stream_index),
+                "-vsync",
+                "vfr",
+                "-f",
+                "null",
+                "-progress",
+                "pipe:1",
+                "-",
+            ]),
+    )?;
     let progress = String::from_utf8_lossy(&output.stdout);
     let frames = progress
         .lines()

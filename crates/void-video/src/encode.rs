@@ -137,15 +137,7 @@ impl VideoWriter {
             }
         }
         cmd.args(["-f", "mp4"]).arg(&*temp);
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| Error::FfmpegMissing {
-                path: ffmpeg.path().to_path_buf(),
-                source,
-            })?;
+        let mut child = ffmpeg.spawn(&mut cmd, Stdio::piped(), Stdio::null())?;
         let stderr = StderrDrain::start(&mut child);
         let stdin = child.stdin.take();
         Ok(Self {

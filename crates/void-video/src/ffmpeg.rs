@@ -2,7 +2,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStderr, Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Output, Stdio};
 use std::thread::JoinHandle;
 
 use crate::{Error, Result};
@@ -70,6 +70,32 @@ impl Ffmpeg {
         let mut cmd = Command::new(&self.exe);
         cmd.args(["-hide_banner", "-nostdin"]);
         cmd
+    }
+
+    /// Starts `cmd` with the given stdin and stdout and a piped stderr (drain it with
+    /// [`StderrDrain`]).
+    pub(crate) fn spawn(&self, cmd: &mut Command, stdin: Stdio, stdout: Stdio) -> Result<Child> {
+        tracing::debug!(?cmd, "starting ffmpeg");
+        cmd.stdin(stdin)
+            .stdout(stdout)
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| self.missing(source))
+    }
+
+    /// Runs `cmd` to completion without input, capturing stdout and stderr.
+    pub(crate) fn output(&self, cmd: &mut Command) -> Result<Output> {
+        tracing::debug!(?cmd, "running ffmpeg");
+        cmd.stdin(Stdio::null())
+            .output()
+            .map_err(|source| self.missing(source))
+    }
+
+    fn missing(&self, source: std::io::Error) -> Error {
+        Error::FfmpegMissing {
+            path: self.exe.clone(),
+            source,
+        }
     }
 }
 

@@ -8,7 +8,6 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use crate::ffmpeg::summarize_stderr;
 use crate::{Error, Ffmpeg, Result};
@@ -114,17 +113,7 @@ pub fn probe(ffmpeg: &Ffmpeg, path: &Path) -> Result<VideoInfo> {
         path: path.to_path_buf(),
         source,
     })?;
-    let output = ffmpeg
-        .command()
-        .arg("-i")
-        .arg(path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .output()
-        .map_err(|source| Error::FfmpegMissing {
-            path: ffmpeg.path().to_path_buf(),
-            source,
-        })?;
+    let output = ffmpeg.output(ffmpeg.command().arg("-i").arg(path))?;
     // Without an output file ffmpeg always exits with 1; success is judged from the text.
     parse_description(path, &String::from_utf8_lossy(&output.stderr))
 }
