@@ -1,0 +1,10 @@
+//! The networks of void, in candle: tensors and configs in, tensors out.
+//!
+//! No files, processes, environment variables or clocks: weights come in through a
+//! [`candle_nn::VarBuilder`], device and dtype are arguments.
+
+mod error;
+pub mod ops;
+pub mod transformer;
+
+pub use error::{Error, Result};

@@ -1,0 +1,3 @@
+//! Building blocks shared by the networks.
+
+pub mod attention;
