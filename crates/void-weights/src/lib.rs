@@ -1,0 +1,15 @@
+//! Weight files for void's networks.
+//!
+//! The only crate that opens weight files. [`WeightFiles`] opens a `.safetensors` file, a
+//! sharded `*.safetensors.index.json`, or a diffusers component folder, by memory map, and
+//! builds a model through a [`candle_nn::VarBuilder`] that checks strictly: every tensor the
+//! model asks for must be there with the right shape and a float dtype, and every tensor in the
+//! files must be used. Errors name the file and the key. [`transformer`] loads the VOID
+//! transformer from a checkpoint plus `config.json`.
+
+mod error;
+mod files;
+pub mod transformer;
+
+pub use error::{Error, Result};
+pub use files::WeightFiles;
