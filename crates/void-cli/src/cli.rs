@@ -44,6 +44,69 @@ pub enum Command {
     /// Write exactly the tensors Pass 1 consumes (`video` [F,3,H,W] and `mask` [F,1,H,W], f32)
     /// to a safetensors file, to diff against the reference implementation.
     Preprocess(PreprocessArgs),
+    /// Run one network on given inputs and save its output, to check void against any
+    /// reference implementation.
+    #[command(subcommand)]
+    Parity(ParityCommand),
+}
+
+/// `void parity ...`: one forward pass of one network.
+#[derive(Debug, Subcommand)]
+pub enum ParityCommand {
+    /// The VOID transformer. Inputs (safetensors): `hidden_states` [B,F,C,H,W] with all input
+    /// channels already concatenated, `encoder_hidden_states` [B,L,D], `timestep` [B] (i64 or
+    /// f32). Output: `sample` [B,F,Cout,H,W] f32. RoPE is computed from the shapes.
+    Transformer(ParityTransformerArgs),
+}
+
+/// Numeric type of the weights and activations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DTypeArg {
+    /// 32-bit float.
+    F32,
+    /// bfloat16 (what the reference runs on the GPU).
+    Bf16,
+}
+
+/// Where to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeviceArg {
+    /// The CPU.
+    Cpu,
+    /// The first CUDA GPU (needs a binary built with the `cuda` feature).
+    Cuda,
+}
+
+/// `void parity transformer`.
+#[derive(Debug, Args)]
+pub struct ParityTransformerArgs {
+    /// The transformer's config.json (or a base-model folder holding transformer/config.json).
+    #[arg(long, value_name = "PATH")]
+    pub config: PathBuf,
+    /// The weights: a .safetensors file (e.g. void_pass1.safetensors), a sharded
+    /// *.safetensors.index.json, or a folder holding either.
+    #[arg(long, value_name = "PATH")]
+    pub weights: PathBuf,
+    /// Input channels, if not those of the checkpoint: 48 widens the base model's 33-channel
+    /// patch embedding the way the reference does.
+    #[arg(long, value_name = "N")]
+    pub in_channels: Option<usize>,
+    /// The inputs (safetensors with hidden_states, encoder_hidden_states, timestep).
+    #[arg(long, value_name = "FILE")]
+    pub inputs: PathBuf,
+    /// Where to write `sample` (safetensors). Replaced if it exists.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Weight and activation type.
+    #[arg(long, value_enum, default_value = "f32")]
+    pub dtype: DTypeArg,
+    /// Where to run.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+    /// Run the forward this many times and report the median time (the first run is a warm-up
+    /// and not counted when more than one).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub repeat: usize,
 }
 
 /// Options that decide how a sequence is turned into model inputs.

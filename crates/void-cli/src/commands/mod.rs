@@ -1,6 +1,7 @@
 //! The subcommands.
 
 mod inspect;
+mod parity;
 mod preprocess;
 
 use std::process::ExitCode;
@@ -8,13 +9,14 @@ use std::process::ExitCode;
 use anyhow::Context;
 use void_video::Ffmpeg;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ParityCommand};
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let ffmpeg = Ffmpeg::new(&cli.ffmpeg).context("void needs ffmpeg to read and write videos")?;
+    let ffmpeg = || Ffmpeg::new(&cli.ffmpeg).context("void needs ffmpeg to read and write videos");
     match cli.command {
-        Command::Inspect(args) => inspect::run(&ffmpeg, &args, cli.quiet),
-        Command::Preprocess(args) => preprocess::run(&ffmpeg, &args, cli.quiet),
+        Command::Inspect(ref args) => inspect::run(&ffmpeg()?, args, cli.quiet),
+        Command::Preprocess(ref args) => preprocess::run(&ffmpeg()?, args, cli.quiet),
+        Command::Parity(ParityCommand::Transformer(ref args)) => parity::transformer(args),
     }
 }
