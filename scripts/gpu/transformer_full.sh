@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One device call: full-size VOID transformer, void (CUDA build) vs PyTorch/diffusers on the same
-# random weights and inputs. Carry `.whl` (diffusers wheels) and `target/cuda/release/void`.
+# random weights and inputs. Carry `.whl` (diffusers wheels) and `.gpu` holding the stripped CUDA
+# binary (`strip -o .gpu/void target/cuda/release/void`).
 # Writes logs under $OUT and prints a table last. Peak GPU memory of void is sampled with
 # nvidia-smi (process memory as the driver reports it, every 100 ms).
 set -euo pipefail
@@ -15,7 +16,7 @@ python3 scripts/gpu/transformer_full.py "$work" 2>&1 | tee "$out/torch.log"
 nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 > "$out/void_mem.csv" &
 smi=$!
 baseline=$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits | head -1)
-target/cuda/release/void parity transformer --config "$work/config.json" --weights "$work/weights.safetensors" \
+.gpu/void parity transformer --config "$work/config.json" --weights "$work/weights.safetensors" \
   --inputs "$work/inputs.safetensors" --out "$work/void.safetensors" --dtype bf16 --device cuda --repeat 3 \
   2>&1 | tee "$out/void.log"
 kill $smi
