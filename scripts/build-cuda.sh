@@ -24,6 +24,8 @@
 #   VOID_CUDA_VENV     venv location (default $HOME/.cache/void/cuda-venv)
 #   CUDA_COMPUTE_CAP   target compute capability (default 90 = H100/H200)
 #   VOID_NICE          niceness for the build (default 10)
+#   CUDAFORGE_THREADS  parallel nvcc jobs in candle-kernels' build script (default: all cores;
+#                      cudaforge's own default is half of them, i.e. 1 on a 2-core machine)
 #
 # Running on the GPU box: copy target/cuda/release/void there and run it. It uses the box's
 # driver (libcuda.so.1) and the CUDA 13 cuBLAS/cudart/cuRAND/NVRTC libraries from ldconfig,
@@ -98,6 +100,9 @@ export CUDA_ROOT="$ROOT" CUDA_HOME="$ROOT" CUDA_PATH="$ROOT"
 export PATH="$ROOT/bin:$PATH"
 export CUDA_COMPUTE_CAP="$COMPUTE_CAP"
 export LIBRARY_PATH="$ROOT/lib:$ROOT/lib/stubs${LIBRARY_PATH:+:$LIBRARY_PATH}"
+# candle-kernels' nvcc compiles (~15 GGUF/MoE files, most of a clean build) are the critical
+# path; cudaforge uses only half the cores unless told. Not a rebuild trigger.
+export CUDAFORGE_THREADS="${CUDAFORGE_THREADS:-$(nproc)}"
 
 nvcc_release="$(nvcc --version | sed -n 's/.*release \([0-9]*\)\.\([0-9]*\),.*/\1 \2/p')"
 read -r cuda_major cuda_minor <<<"$nvcc_release"
@@ -153,7 +158,7 @@ fi
 
 # ---------------------------------------------------------------- 4. cargo build
 export CARGO_TARGET_DIR="$REPO_ROOT/target/cuda"
-log "cargo build --release --features cuda -p void-cli $* (CUDA_COMPUTE_CAP=$CUDA_COMPUTE_CAP, nice $NICE)"
+log "cargo build --release --features cuda -p void-cli${*:+ $*} (CUDA_COMPUTE_CAP=$CUDA_COMPUTE_CAP, nice $NICE)"
 start=$SECONDS
 nice -n "$NICE" cargo build --release --features cuda -p void-cli "$@"
 log "build took $((SECONDS - start)) s"

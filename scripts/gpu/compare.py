@@ -21,7 +21,8 @@ def main():
     ours = load_file(void_out)["sample"]
     timing = json.loads((out_dir / "torch_timing.json").read_text())
     void_s = float(re.search(r"forward ([0-9.]+) s", void_log.read_text()).group(1))
-    print(f"gpu: {timing['gpu']}, torch {timing['torch']}; one window B=1, 22x48x84 latents, 226 text tokens")
+    print(f"gpu: {timing['gpu']}, torch {timing['torch']}; one window B=1, 22x48x84 latents, 226 text tokens;"
+          f" {timing['init']} random init")
     print(f"{'comparison':38} {'rel-L2':>10}")
     print(f"{'void bf16 vs torch bf16':38} {rel_l2(ours, ref['sample_bf16']):10.2e}")
     print(f"{'void bf16 vs torch f32':38} {rel_l2(ours, ref['sample_f32']):10.2e}")
