@@ -57,6 +57,36 @@ pub enum ParityCommand {
     /// channels already concatenated, `encoder_hidden_states` [B,L,D], `timestep` [B] (i64 or
     /// f32). Output: `sample` [B,F,Cout,H,W] f32. RoPE is computed from the shapes.
     Transformer(ParityTransformerArgs),
+    /// A DDIM scheduler. Inputs (safetensors): `num_inference_steps` (one integer), and
+    /// optionally `sample`, `model_output` and `timestep` for one step. Output: `timesteps` (i64),
+    /// `alphas_cumprod` (f64) and, with the optional inputs, `prev_sample` (f32).
+    Scheduler(ParitySchedulerArgs),
+}
+
+/// Which diffusers scheduler class to reproduce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FlavourArg {
+    /// `DDIMScheduler`, which Pass 1 uses.
+    Ddim,
+    /// `CogVideoXDDIMScheduler`, which Pass 2 uses.
+    Cogvideox,
+}
+
+/// `void parity scheduler`.
+#[derive(Debug, Args)]
+pub struct ParitySchedulerArgs {
+    /// `scheduler/scheduler_config.json` of the base model.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Which scheduler class.
+    #[arg(long, value_enum, default_value = "ddim")]
+    pub flavour: FlavourArg,
+    /// The inputs (safetensors).
+    #[arg(long, value_name = "FILE")]
+    pub inputs: PathBuf,
+    /// Where to write the outputs (safetensors). Replaced if it exists.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 /// Numeric type of the weights and activations.

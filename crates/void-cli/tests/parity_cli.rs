@@ -89,3 +89,70 @@ fn inputs_without_timestep_are_refused() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn scheduler_timesteps_and_step_match_diffusers() {
+    let golden_path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../void-schedulers/tests/golden/scheduler_cogvideox_void.safetensors");
+    let g = candle_core::safetensors::load(&golden_path, &Device::Cpu).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("scheduler_config.json");
+    std::fs::write(
+        &config,
+        r#"{"_class_name": "CogVideoXDDIMScheduler", "num_train_timesteps": 1000, "beta_schedule": "scaled_linear",
+            "beta_start": 0.00085, "beta_end": 0.012, "prediction_type": "v_prediction", "timestep_spacing": "trailing",
+            "rescale_betas_zero_snr": true, "set_alpha_to_one": true, "steps_offset": 0, "clip_sample": false,
+            "snr_shift_scale": 1.0}"#,
+    )
+    .unwrap();
+    let inputs = dir.path().join("in.safetensors");
+    let tensors = std::collections::HashMap::from([
+        (
+            "num_inference_steps".to_string(),
+            candle_core::Tensor::new(&[30i64], &Device::Cpu).unwrap(),
+        ),
+        (
+            "timestep".to_string(),
+            candle_core::Tensor::new(&[999i64], &Device::Cpu).unwrap(),
+        ),
+        ("sample".to_string(), g["sample"].clone()),
+        ("model_output".to_string(), g["model_output"].clone()),
+    ]);
+    candle_core::safetensors::save(&tensors, &inputs).unwrap();
+    let out = dir.path().join("out.safetensors");
+    let result = Command::new(env!("CARGO_BIN_EXE_void"))
+        .args([
+            "parity",
+            "scheduler",
+            "--flavour",
+            "cogvideox",
+            "--config",
+            config.to_str().unwrap(),
+        ])
+        .args([
+            "--inputs",
+            inputs.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let ours = candle_core::safetensors::load(&out, &Device::Cpu).unwrap();
+    let (a, b): (Vec<i64>, Vec<i64>) = (
+        ours["timesteps"].to_vec1().unwrap(),
+        g["timesteps_30"].to_vec1().unwrap(),
+    );
+    assert_eq!(a, b);
+    let diff = (&ours["prev_sample"] - &g["prev_30_999"])
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap();
+    assert!(diff.to_scalar::<f32>().unwrap() <= 1e-6);
+}

@@ -7,9 +7,10 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use candle_core::{DType, Device, Tensor};
+use void_schedulers::{Ddim, Flavour, SchedulerConfig};
 use void_weights::transformer::load_transformer;
 
-use crate::cli::{DTypeArg, DeviceArg, ParityTransformerArgs};
+use crate::cli::{DTypeArg, DeviceArg, FlavourArg, ParitySchedulerArgs, ParityTransformerArgs};
 
 /// Runs the transformer once (or `--repeat` times) and writes `sample`.
 pub fn transformer(args: &ParityTransformerArgs) -> anyhow::Result<ExitCode> {
@@ -76,6 +77,57 @@ pub fn transformer(args: &ParityTransformerArgs) -> anyhow::Result<ExitCode> {
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Sets the timesteps and, given a sample, takes one step.
+pub fn scheduler(args: &ParitySchedulerArgs) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("{}: cannot read", args.config.display()))?;
+    let config =
+        SchedulerConfig::from_json(&text).with_context(|| args.config.display().to_string())?;
+    let flavour = match args.flavour {
+        FlavourArg::Ddim => Flavour::Ddim,
+        FlavourArg::Cogvideox => Flavour::CogVideoX,
+    };
+    let inputs = read_inputs(&args.inputs, &["num_inference_steps"], &Device::Cpu)?;
+    let steps = scalar_usize(&inputs["num_inference_steps"]).context("num_inference_steps")?;
+    let mut sched = Ddim::new(&config, flavour)?;
+    sched.set_timesteps(steps)?;
+    let timesteps: Vec<i64> = sched.timesteps().iter().map(|&t| t as i64).collect();
+    let mut out = HashMap::from([
+        (
+            "timesteps".to_string(),
+            Tensor::new(timesteps, &Device::Cpu)?,
+        ),
+        (
+            "alphas_cumprod".to_string(),
+            Tensor::new(sched.alphas_cumprod(), &Device::Cpu)?,
+        ),
+    ]);
+    if let (Some(sample), Some(output), Some(t)) = (
+        inputs.get("sample"),
+        inputs.get("model_output"),
+        inputs.get("timestep"),
+    ) {
+        let t = scalar_usize(t).context("timestep")?;
+        out.insert("prev_sample".to_string(), sched.step(output, t, sample)?);
+    }
+    write_outputs(&args.out, &out)?;
+    eprintln!(
+        "scheduler: {steps} steps ({:?}); wrote {}",
+        args.flavour,
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A one-element integer or float tensor as a count.
+fn scalar_usize(t: &Tensor) -> anyhow::Result<usize> {
+    let v = t.flatten_all()?.to_dtype(DType::F64)?.to_vec1::<f64>()?;
+    match v.as_slice() {
+        [x] if *x >= 0.0 && x.fract() == 0.0 => Ok(*x as usize),
+        _ => bail!("expected one non-negative whole number, got {v:?}"),
+    }
 }
 
 /// Reads the named tensors of a safetensors file onto `device`; each must be there.
