@@ -25,26 +25,7 @@ fn load(name: &str) -> HashMap<String, Tensor> {
 }
 
 fn rel_l2(ours: &Tensor, theirs: &Tensor) -> f64 {
-    let (a, b) = (
-        ours.to_dtype(DType::F64).unwrap(),
-        theirs.to_dtype(DType::F64).unwrap(),
-    );
-    let diff = (&a - &b)
-        .unwrap()
-        .sqr()
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .to_scalar::<f64>()
-        .unwrap();
-    let norm = b
-        .sqr()
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .to_scalar::<f64>()
-        .unwrap();
-    (diff / norm).sqrt()
+    void_models::ops::rel_l2(ours, theirs).unwrap()
 }
 
 fn model(config: &str, dtype: DType) -> CogVideoXTransformer3DModel {
