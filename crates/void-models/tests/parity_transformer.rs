@@ -67,14 +67,7 @@ fn check(config: &str) {
     let head_dim = io["rope_cos"].dim(1).unwrap();
     let (cos, sin) = rope::rope_3d(head_dim, f / 2, h / 2, w / 2, &Device::Cpu).unwrap();
     for (ours, theirs) in [(cos, &io["rope_cos"]), (sin, &io["rope_sin"])] {
-        let max = (ours - theirs)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let max = void_models::ops::max_abs_diff(&ours, theirs).unwrap();
         assert!(max <= 1e-6, "config {config} rope: max abs diff {max:e}");
     }
 }

@@ -54,14 +54,7 @@ fn loads_and_matches_the_golden_output() {
             &io["timestep"],
         )
         .unwrap();
-    let diff = (out - &io["sample"])
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
+    let diff = void_models::ops::max_abs_diff(&out, &io["sample"]).unwrap();
     assert!(diff < 1e-4, "{diff}");
 }
 

@@ -10,6 +10,14 @@ pub fn rel_l2(ours: &Tensor, reference: &Tensor) -> Result<f64> {
     Ok((diff / norm).sqrt())
 }
 
+/// `max |ours − reference|`, computed in f64.
+pub fn max_abs_diff(ours: &Tensor, reference: &Tensor) -> Result<f64> {
+    (ours.to_dtype(DType::F64)? - reference.to_dtype(DType::F64)?)?
+        .abs()?
+        .max_all()?
+        .to_scalar::<f64>()
+}
+
 #[cfg(test)]
 mod tests {
     use candle_core::Device;
@@ -22,6 +30,7 @@ mod tests {
         let o = Tensor::new(&[3f32, 4.5], &Device::Cpu)?;
         assert!((rel_l2(&o, &r)? - 0.1).abs() < 1e-12);
         assert_eq!(rel_l2(&r, &r)?, 0.0);
+        assert_eq!(max_abs_diff(&o, &r)?, 0.5);
         Ok(())
     }
 }

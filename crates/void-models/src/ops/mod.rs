@@ -3,4 +3,4 @@
 pub mod attention;
 mod metrics;
 
-pub use metrics::rel_l2;
+pub use metrics::{max_abs_diff, rel_l2};
