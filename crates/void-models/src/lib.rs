@@ -6,5 +6,6 @@
 mod error;
 pub mod ops;
 pub mod transformer;
+pub mod vae;
 
 pub use error::{Error, Result};
