@@ -61,6 +61,13 @@ pub enum ParityCommand {
     /// optionally `sample`, `model_output` and `timestep` for one step. Output: `timesteps` (i64),
     /// `alphas_cumprod` (f64) and, with the optional inputs, `prev_sample` (f32).
     Scheduler(ParitySchedulerArgs),
+    /// The VAE encoder. Input (safetensors): `video` [B,3,F,H,W] in [-1,1], H and W multiples
+    /// of 8. Output: `latent` [B,16,F',H/8,W/8] f32, the posterior mean before scaling, coded in
+    /// the reference's chunks of frames (13, 8, 8, ...).
+    VaeEncode(ParityVaeArgs),
+    /// The VAE decoder. Input (safetensors): `latent` [B,16,F',h,w], unscaled. Output: `video`
+    /// [B,3,F,8h,8w] f32, decoded in VOID's chunks of latent frames (1, 2, 2, ...).
+    VaeDecode(ParityVaeArgs),
 }
 
 /// Which diffusers scheduler class to reproduce.
@@ -107,6 +114,28 @@ pub enum DeviceArg {
     Cuda,
 }
 
+/// Options every network's `void parity` command shares: inputs, output, numeric type,
+/// device and timing.
+#[derive(Debug, Args)]
+pub struct ParityRunArgs {
+    /// The inputs (safetensors).
+    #[arg(long, value_name = "FILE")]
+    pub inputs: PathBuf,
+    /// Where to write the output (safetensors). Replaced if it exists.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Weight and activation type.
+    #[arg(long, value_enum, default_value = "f32")]
+    pub dtype: DTypeArg,
+    /// Where to run.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+    /// Run the forward this many times and report the median time (the first run is a warm-up
+    /// and not counted when more than one).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub repeat: usize,
+}
+
 /// `void parity transformer`.
 #[derive(Debug, Args)]
 pub struct ParityTransformerArgs {
@@ -121,22 +150,54 @@ pub struct ParityTransformerArgs {
     /// patch embedding the way the reference does.
     #[arg(long, value_name = "N")]
     pub in_channels: Option<usize>,
-    /// The inputs (safetensors with hidden_states, encoder_hidden_states, timestep).
-    #[arg(long, value_name = "FILE")]
-    pub inputs: PathBuf,
-    /// Where to write `sample` (safetensors). Replaced if it exists.
-    #[arg(long, value_name = "FILE")]
-    pub out: PathBuf,
-    /// Weight and activation type.
-    #[arg(long, value_enum, default_value = "f32")]
-    pub dtype: DTypeArg,
-    /// Where to run.
-    #[arg(long, value_enum, default_value = "cpu")]
-    pub device: DeviceArg,
-    /// Run the forward this many times and report the median time (the first run is a warm-up
-    /// and not counted when more than one).
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub repeat: usize,
+    #[command(flatten)]
+    pub run: ParityRunArgs,
+}
+
+/// `void parity vae-encode` and `vae-decode`.
+#[derive(Debug, Args)]
+pub struct ParityVaeArgs {
+    /// The VAE's config.json (or the vae/ folder, or the base-model folder).
+    #[arg(long, value_name = "PATH")]
+    pub config: PathBuf,
+    /// The weights: a .safetensors file or the vae/ folder.
+    #[arg(long, value_name = "PATH")]
+    pub weights: PathBuf,
+    /// Code in spatial tiles of HEIGHTxWIDTH video pixels (the reference's overlaps of 1/6 and
+    /// 1/5), to bound memory at large sizes. `auto` takes half the VAE's training size
+    /// (240x360). Default: untiled, as the reference runs.
+    #[arg(long, value_name = "HxW|auto")]
+    pub tile: Option<TileArg>,
+    #[command(flatten)]
+    pub run: ParityRunArgs,
+}
+
+/// A tile size for tiled VAE coding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TileArg {
+    /// Half the VAE's training size.
+    Auto,
+    /// Height and width in video pixels.
+    Size(usize, usize),
+}
+
+impl std::str::FromStr for TileArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "auto" {
+            return Ok(Self::Auto);
+        }
+        let parsed = s
+            .split_once('x')
+            .and_then(|(h, w)| Some((h.parse::<usize>().ok()?, w.parse::<usize>().ok()?)));
+        match parsed {
+            Some((h, w)) if h > 0 && w > 0 => Ok(Self::Size(h, w)),
+            _ => Err(format!(
+                "`{s}`: expected HEIGHTxWIDTH (e.g. 240x360) or auto"
+            )),
+        }
+    }
 }
 
 /// Options that decide how a sequence is turned into model inputs.
@@ -219,6 +280,15 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_tile_sizes() {
+        assert_eq!("auto".parse::<TileArg>(), Ok(TileArg::Auto));
+        assert_eq!("240x360".parse::<TileArg>(), Ok(TileArg::Size(240, 360)));
+        for bad in ["240", "0x360", "axb", ""] {
+            assert!(bad.parse::<TileArg>().is_err(), "{bad}");
+        }
     }
 
     #[test]

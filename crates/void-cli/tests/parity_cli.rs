@@ -132,3 +132,52 @@ fn scheduler_timesteps_and_step_match_diffusers() {
     let diff = void_models::ops::max_abs_diff(&ours["prev_sample"], &g["prev_30_999"]).unwrap();
     assert!(diff <= 1e-6, "{diff:e}");
 }
+
+/// Runs `void parity vae-encode|vae-decode` on `tensors` (saved under `name`) and returns the
+/// written output.
+fn vae(
+    command: &str,
+    name: &str,
+    input: &candle_core::Tensor,
+    extra: &[&str],
+) -> std::collections::HashMap<String, candle_core::Tensor> {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = dir.path().join("in.safetensors");
+    candle_core::safetensors::save(
+        &std::collections::HashMap::from([(name.to_string(), input.clone())]),
+        &inputs,
+    )
+    .unwrap();
+    let out = dir.path().join("out.safetensors");
+    let result = Command::new(env!("CARGO_BIN_EXE_void"))
+        .args(["parity", command, "--config", &golden("vae_config.json")])
+        .args(["--weights", &golden("vae_weights.safetensors")])
+        .args([
+            "--inputs",
+            inputs.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    assert!(stderr.contains("run"), "a timing line: {stderr}");
+    candle_core::safetensors::load(&out, &Device::Cpu).unwrap()
+}
+
+#[test]
+fn vae_encode_and_decode_match_void() {
+    let io = candle_core::safetensors::load(golden("vae_io.safetensors"), &Device::Cpu).unwrap();
+    let rel =
+        |a: &candle_core::Tensor, b: &candle_core::Tensor| void_models::ops::rel_l2(a, b).unwrap();
+    let latent = &vae("vae-encode", "video", &io["video_21"], &[])["latent"];
+    assert!(rel(latent, &io["latent_21"]) <= 1e-5);
+    let video = &vae("vae-decode", "latent", &io["z_21"], &[])["video"];
+    assert!(rel(video, &io["decoded_21"]) <= 1e-5);
+    let tiled = &vae("vae-decode", "latent", &io["tiled_z"], &["--tile", "48x40"])["video"];
+    assert!(rel(tiled, &io["tiled_decoded"]) <= 1e-5);
+    let bf16 = &vae("vae-encode", "video", &io["video_13"], &["--dtype", "bf16"])["latent"];
+    assert!(rel(bf16, &io["latent_13"]) <= 3e-2);
+}

@@ -5,11 +5,13 @@
 //! builds a model through a [`candle_nn::VarBuilder`] that checks strictly: every tensor the
 //! model asks for must be there with the right shape and a float dtype, and every tensor in the
 //! files must be used. Errors name the file and the key. [`transformer`] loads the VOID
-//! transformer from a checkpoint plus `config.json`.
+//! transformer from a checkpoint plus `config.json`, [`vae`] the VAE from `vae/`.
 
+mod config;
 mod error;
 mod files;
 pub mod transformer;
+pub mod vae;
 
 pub use error::{Error, Result};
 pub use files::WeightFiles;

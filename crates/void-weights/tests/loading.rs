@@ -181,3 +181,43 @@ fn base_model_widened_to_more_input_channels() {
     let model = load_transformer(&config(), &path, Some(12), DType::F32, &Device::Cpu).unwrap();
     assert_eq!(model.config().in_channels, 12, "widened on request");
 }
+
+fn vae_golden() -> (PathBuf, HashMap<String, Tensor>) {
+    let weights =
+        candle_core::safetensors::load(golden("vae_weights.safetensors"), &Device::Cpu).unwrap();
+    (golden("vae_config.json"), weights)
+}
+
+#[test]
+fn vae_loads_from_a_base_model_folder_and_names_missing_keys() {
+    use void_weights::vae::load_vae;
+    let (config, mut weights) = vae_golden();
+    let base = tempfile::tempdir().unwrap();
+    let vae_dir = base.path().join("vae");
+    std::fs::create_dir(&vae_dir).unwrap();
+    std::fs::copy(&config, vae_dir.join("config.json")).unwrap();
+    save(&vae_dir, "diffusion_pytorch_model.safetensors", &weights);
+    let vae = load_vae(base.path(), &vae_dir, DType::F32, &Device::Cpu).unwrap();
+    assert_eq!(vae.config().latent_channels, 4);
+
+    let key = "decoder.up_blocks.1.resnets.0.norm1.conv_y.conv.weight";
+    weights.remove(key).unwrap();
+    let path = save(base.path(), "broken.safetensors", &weights);
+    let err = load_vae(&vae_dir, &path, DType::F32, &Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(key) && err.contains("broken.safetensors"),
+        "{err}"
+    );
+
+    let err = load_vae(
+        base.path().join("nowhere").as_path(),
+        &path,
+        DType::F32,
+        &Device::Cpu,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("no config.json"), "{err}");
+}

@@ -19,5 +19,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Preprocess(ref args) => preprocess::run(&ffmpeg()?, args, cli.quiet),
         Command::Parity(ParityCommand::Transformer(ref args)) => parity::transformer(args),
         Command::Parity(ParityCommand::Scheduler(ref args)) => parity::scheduler(args),
+        Command::Parity(ParityCommand::VaeEncode(ref args)) => parity::vae(args, true),
+        Command::Parity(ParityCommand::VaeDecode(ref args)) => parity::vae(args, false),
     }
 }

@@ -7,76 +7,157 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use candle_core::{DType, Device, Tensor};
+use void_models::vae::Tiling;
 use void_schedulers::{Ddim, Flavour, SchedulerConfig};
 use void_weights::transformer::load_transformer;
+use void_weights::vae::load_vae;
 
-use crate::cli::{DTypeArg, DeviceArg, FlavourArg, ParitySchedulerArgs, ParityTransformerArgs};
+use crate::cli::{
+    DTypeArg, DeviceArg, FlavourArg, ParitySchedulerArgs, ParityTransformerArgs, ParityVaeArgs,
+    TileArg,
+};
 
 /// Runs the transformer once (or `--repeat` times) and writes `sample`.
 pub fn transformer(args: &ParityTransformerArgs) -> anyhow::Result<ExitCode> {
-    let device = match args.device {
-        DeviceArg::Cpu => Device::Cpu,
-        DeviceArg::Cuda => Device::new_cuda(0)
-            .context("cannot use the GPU (is this a `cuda` build, and is a GPU there?)")?,
-    };
-    let dtype = match args.dtype {
-        DTypeArg::F32 => DType::F32,
-        DTypeArg::Bf16 => DType::BF16,
-    };
+    let run = &args.run;
+    let (device, dtype) = (device(run.device)?, dtype(run.dtype));
     let inputs = read_inputs(
-        &args.inputs,
+        &run.inputs,
         &["hidden_states", "encoder_hidden_states", "timestep"],
         &device,
     )?;
-
-    let start = Instant::now();
-    let model = load_transformer(
-        &args.config,
-        &args.weights,
-        args.in_channels,
-        dtype,
-        &device,
-    )?;
-    device.synchronize()?;
-    let load_s = start.elapsed().as_secs_f64();
-
-    let mut times = Vec::new();
-    let mut sample = None;
-    for _ in 0..args.repeat.max(1) {
-        let start = Instant::now();
-        let out = model.forward(
+    let (model, load_s) = timed(&device, || {
+        load_transformer(
+            &args.config,
+            &args.weights,
+            args.in_channels,
+            dtype,
+            &device,
+        )
+    })?;
+    let (sample, median, counted) = repeated(run.repeat, &device, || {
+        model.forward(
             &inputs["hidden_states"],
             &inputs["encoder_hidden_states"],
             &inputs["timestep"],
-        )?;
-        device.synchronize()?;
-        times.push(start.elapsed().as_secs_f64());
-        sample = Some(out);
-    }
-    let sample = sample.context("no forward ran")?;
-    write_outputs(
-        &args.out,
-        &HashMap::from([("sample".to_string(), sample.to_device(&Device::Cpu)?)]),
-    )?;
+        )
+    })?;
+    write_outputs(&run.out, &HashMap::from([("sample".to_string(), sample)]))?;
+    eprintln!(
+        "transformer: {} layers, in {} -> out {}, {dtype:?} on {:?}; load {load_s:.2} s, forward {median:.3} s (median of {counted}); wrote {}",
+        model.config().num_layers,
+        model.config().in_channels,
+        model.config().out_channels,
+        run.device,
+        run.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
 
+/// Runs the VAE's encoder (`video` -> `latent`) or decoder (`latent` -> `video`).
+pub fn vae(args: &ParityVaeArgs, encode: bool) -> anyhow::Result<ExitCode> {
+    let run = &args.run;
+    let (device, dtype) = (device(run.device)?, dtype(run.dtype));
+    let (input, output) = if encode {
+        ("video", "latent")
+    } else {
+        ("latent", "video")
+    };
+    let inputs = read_inputs(&run.inputs, &[input], &device)?;
+    let x = inputs[input].to_dtype(dtype)?;
+    let (model, load_s) = timed(&device, || {
+        load_vae(&args.config, &args.weights, dtype, &device)
+    })?;
+    let tiling = args.tile.map(|tile| match tile {
+        TileArg::Auto => Tiling::for_config(model.config()),
+        TileArg::Size(tile_height, tile_width) => Tiling {
+            tile_height,
+            tile_width,
+            ..Tiling::for_config(model.config())
+        },
+    });
+    let (y, median, counted) = repeated(run.repeat, &device, || {
+        match (&tiling, encode) {
+            (None, true) => model.encode(&x, |_, _| ()),
+            (None, false) => model.decode(&x, |_, _| ()),
+            (Some(t), true) => model.encode_tiled(&x, t, |_, _| ()),
+            (Some(t), false) => model.decode_tiled(&x, t, |_, _| ()),
+        }
+        .with_context(|| format!("{}: `{input}`", run.inputs.display()))
+    })?;
+    let dims = y.dims().to_vec();
+    write_outputs(&run.out, &HashMap::from([(output.to_string(), y)]))?;
+    eprintln!(
+        "vae {}: {:?} -> {dims:?}{}, {dtype:?} on {:?}; load {load_s:.2} s, run {median:.3} s (median of {counted}); wrote {}",
+        if encode { "encode" } else { "decode" },
+        x.dims(),
+        match &tiling {
+            Some(t) => format!(" in {}x{} tiles", t.tile_height, t.tile_width),
+            None => String::new(),
+        },
+        run.device,
+        run.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The device asked for.
+fn device(arg: DeviceArg) -> anyhow::Result<Device> {
+    Ok(match arg {
+        DeviceArg::Cpu => Device::Cpu,
+        DeviceArg::Cuda => Device::new_cuda(0)
+            .context("cannot use the GPU (is this a `cuda` build, and is a GPU there?)")?,
+    })
+}
+
+/// The dtype asked for.
+fn dtype(arg: DTypeArg) -> DType {
+    match arg {
+        DTypeArg::F32 => DType::F32,
+        DTypeArg::Bf16 => DType::BF16,
+    }
+}
+
+/// Runs `f` once and returns its value and the seconds it took (device work included).
+fn timed<T, E>(device: &Device, f: impl FnOnce() -> Result<T, E>) -> anyhow::Result<(T, f64)>
+where
+    anyhow::Error: From<E>,
+{
+    let start = Instant::now();
+    let value = f()?;
+    device.synchronize()?;
+    Ok((value, start.elapsed().as_secs_f64()))
+}
+
+/// Runs `f` `repeat` times (at least once); returns the last output (f32 on the CPU), the
+/// median seconds and how many runs that median counts (the first is a warm-up when there are
+/// several).
+fn repeated<E>(
+    repeat: usize,
+    device: &Device,
+    mut f: impl FnMut() -> Result<Tensor, E>,
+) -> anyhow::Result<(Tensor, f64, usize)>
+where
+    anyhow::Error: From<E>,
+{
+    let mut times = Vec::new();
+    let mut last = None;
+    for _ in 0..repeat.max(1) {
+        let (out, seconds) = timed(device, &mut f)?;
+        times.push(seconds);
+        last = Some(out);
+    }
+    let out = last
+        .context("no run")?
+        .to_dtype(DType::F32)?
+        .to_device(&Device::Cpu)?;
     let counted = if times.len() > 1 {
         &mut times[1..]
     } else {
         &mut times[..]
     };
     counted.sort_by(f64::total_cmp);
-    let median = counted[counted.len() / 2];
-    eprintln!(
-        "transformer: {} layers, in {} -> out {}, {:?} on {:?}; load {load_s:.2} s, forward {median:.3} s (median of {}); wrote {}",
-        model.config().num_layers,
-        model.config().in_channels,
-        model.config().out_channels,
-        dtype,
-        args.device,
-        counted.len(),
-        args.out.display()
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok((out, counted[counted.len() / 2], counted.len()))
 }
 
 /// Sets the timesteps and, given a sample, takes one step.
