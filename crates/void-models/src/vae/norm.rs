@@ -37,9 +37,9 @@ impl GroupNorm {
         let xf = x
             .to_dtype(DType::F32)?
             .reshape((b, self.groups, per_group))?;
-        let mean = (xf.sum_keepdim(2)? / per_group as f64)?;
+        let mean = (group_sum(&xf)? / per_group as f64)?;
         let centred = xf.broadcast_sub(&mean)?;
-        let var = (centred.sqr()?.sum_keepdim(2)? / per_group as f64)?;
+        let var = (group_sum(&centred.sqr()?)? / per_group as f64)?;
         let normed = centred.broadcast_div(&(var + self.eps)?.sqrt()?)?;
         let mut shape = vec![1; dims.len()];
         shape[1] = c;
@@ -49,6 +49,20 @@ impl GroupNorm {
             .broadcast_add(&self.bias.reshape(shape)?)?
             .to_dtype(x.dtype())?)
     }
+}
+
+/// Sums `x` `(b, groups, n)` over its last dimension, in two stages when the rows are long:
+/// candle reduces each output element in one thread block, and a few long rows would leave
+/// most of a GPU idle (it is also more accurate than one long running sum).
+fn group_sum(x: &Tensor) -> Result<Tensor> {
+    let (b, g, n) = x.dims3()?;
+    let split = [4096, 2048, 1024, 512, 256]
+        .into_iter()
+        .find(|k| n >= 64 * k && n % k == 0);
+    Ok(match split {
+        Some(k) => x.reshape((b, g, k, n / k))?.sum(3)?.sum_keepdim(2)?,
+        None => x.sum_keepdim(2)?,
+    })
 }
 
 /// `CogVideoXSpatialNorm3D`: `GroupNorm(f) * conv_y(zq) + conv_b(zq)`, where `zq` is the
@@ -85,5 +99,24 @@ impl SpatialNorm3D {
         let y = self.conv_y.forward(&zq, cache)?;
         let b = self.conv_b.forward(&zq, cache)?;
         Ok(self.norm.forward(f)?.mul(&y)?.add(&b)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::Device;
+
+    use super::*;
+
+    #[test]
+    fn long_rows_are_summed_in_two_stages_to_the_same_value() {
+        let n = 64 * 4096 * 3;
+        let x = Tensor::rand(0f32, 1., (1, 2, n), &Device::Cpu).unwrap();
+        let got: Vec<f32> = group_sum(&x).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let rows: Vec<Vec<f32>> = x.squeeze(0).unwrap().to_vec2().unwrap();
+        for (g, row) in got.iter().zip(rows) {
+            let exact: f64 = row.iter().map(|&v| f64::from(v)).sum();
+            assert!((f64::from(*g) - exact).abs() <= 1e-6 * exact, "{g} vs {exact}");
+        }
     }
 }
