@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device, Shape, Tensor};
 use void_models::transformer::{CogVideoXTransformer3DModel, TransformerConfig};
 
+use crate::config::read_component_config;
 use crate::{Error, Result, WeightFiles};
 
 /// The patch-embedding weight, whose width gives the input channels.
@@ -21,24 +22,11 @@ const PATCH_EMBED: &str = "patch_embed.proj.weight";
 /// # Errors
 /// [`Error::Config`] if none is found or it is not a supported transformer config.
 pub fn read_config(path: &Path) -> Result<(PathBuf, TransformerConfig)> {
-    let file = [
-        path.to_path_buf(),
-        path.join("config.json"),
-        path.join("transformer").join("config.json"),
-    ]
-    .into_iter()
-    .find(|p| p.is_file())
-    .ok_or_else(|| Error::Config {
-        path: path.to_path_buf(),
-        reason: "no config.json here (give transformer/config.json or the base model folder)"
-            .into(),
-    })?;
-    let fail = |reason: String| Error::Config {
+    let (file, text) = read_component_config(path, "transformer")?;
+    let config = TransformerConfig::from_json(&text).map_err(|e| Error::Config {
         path: file.clone(),
-        reason,
-    };
-    let text = std::fs::read_to_string(&file).map_err(|e| fail(format!("cannot read: {e}")))?;
-    let config = TransformerConfig::from_json(&text).map_err(|e| fail(e.to_string()))?;
+        reason: e.to_string(),
+    })?;
     Ok((file, config))
 }
 
