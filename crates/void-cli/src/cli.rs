@@ -57,6 +57,10 @@ pub enum ParityCommand {
     /// channels already concatenated, `encoder_hidden_states` [B,L,D], `timestep` [B] (i64 or
     /// f32). Output: `sample` [B,F,Cout,H,W] f32. RoPE is computed from the shapes.
     Transformer(ParityTransformerArgs),
+    /// The T5 text encoder. Inputs (safetensors): `input_ids` [B,L] integer token ids (VOID:
+    /// the prompt's ids, `</s>`, then 0s up to 226). Output: `last_hidden_state` [B,L,d_model]
+    /// f32. No attention mask, as in the reference: padding attends and is attended to.
+    T5(ParityT5Args),
     /// A DDIM scheduler. Inputs (safetensors): `num_inference_steps` (one integer), and
     /// optionally `sample`, `model_output` and `timestep` for one step. Output: `timesteps` (i64),
     /// `alphas_cumprod` (f64) and, with the optional inputs, `prev_sample` (f32).
@@ -107,6 +111,41 @@ pub enum DeviceArg {
     Cuda,
 }
 
+/// How `void parity` runs a network: number type, device, repetitions.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Weight and activation type.
+    #[arg(long, value_enum, default_value = "f32")]
+    pub dtype: DTypeArg,
+    /// Where to run.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
+    /// Run the forward this many times and report the median time (the first run is a warm-up
+    /// and not counted when more than one).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub repeat: usize,
+}
+
+/// `void parity t5`.
+#[derive(Debug, Args)]
+pub struct ParityT5Args {
+    /// The text encoder's config.json (or a base-model folder holding text_encoder/config.json).
+    #[arg(long, value_name = "PATH")]
+    pub config: PathBuf,
+    /// The weights: a .safetensors file, a sharded model.safetensors.index.json, or a folder
+    /// holding either (e.g. the base model's text_encoder/).
+    #[arg(long, value_name = "PATH")]
+    pub weights: PathBuf,
+    /// The inputs (safetensors with input_ids).
+    #[arg(long, value_name = "FILE")]
+    pub inputs: PathBuf,
+    /// Where to write `last_hidden_state` (safetensors). Replaced if it exists.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
 /// `void parity transformer`.
 #[derive(Debug, Args)]
 pub struct ParityTransformerArgs {
@@ -127,16 +166,8 @@ pub struct ParityTransformerArgs {
     /// Where to write `sample` (safetensors). Replaced if it exists.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-    /// Weight and activation type.
-    #[arg(long, value_enum, default_value = "f32")]
-    pub dtype: DTypeArg,
-    /// Where to run.
-    #[arg(long, value_enum, default_value = "cpu")]
-    pub device: DeviceArg,
-    /// Run the forward this many times and report the median time (the first run is a warm-up
-    /// and not counted when more than one).
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub repeat: usize,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// Options that decide how a sequence is turned into model inputs.

@@ -8,75 +8,148 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use candle_core::{DType, Device, Tensor};
 use void_schedulers::{Ddim, Flavour, SchedulerConfig};
+use void_weights::t5::load_t5;
 use void_weights::transformer::load_transformer;
 
-use crate::cli::{DTypeArg, DeviceArg, FlavourArg, ParitySchedulerArgs, ParityTransformerArgs};
+use crate::cli::{
+    DTypeArg, DeviceArg, FlavourArg, ParitySchedulerArgs, ParityT5Args, ParityTransformerArgs,
+    RunArgs,
+};
 
 /// Runs the transformer once (or `--repeat` times) and writes `sample`.
 pub fn transformer(args: &ParityTransformerArgs) -> anyhow::Result<ExitCode> {
-    let device = match args.device {
-        DeviceArg::Cpu => Device::Cpu,
-        DeviceArg::Cuda => Device::new_cuda(0)
-            .context("cannot use the GPU (is this a `cuda` build, and is a GPU there?)")?,
-    };
-    let dtype = match args.dtype {
-        DTypeArg::F32 => DType::F32,
-        DTypeArg::Bf16 => DType::BF16,
-    };
+    let (device, dtype) = (device(args.run.device)?, dtype(args.run.dtype));
     let inputs = read_inputs(
         &args.inputs,
         &["hidden_states", "encoder_hidden_states", "timestep"],
         &device,
     )?;
-
-    let start = Instant::now();
-    let model = load_transformer(
-        &args.config,
-        &args.weights,
-        args.in_channels,
-        dtype,
-        &device,
-    )?;
-    device.synchronize()?;
-    let load_s = start.elapsed().as_secs_f64();
-
-    let mut times = Vec::new();
-    let mut sample = None;
-    for _ in 0..args.repeat.max(1) {
-        let start = Instant::now();
-        let out = model.forward(
+    let (model, load_s) = timed(&device, || {
+        Ok(load_transformer(
+            &args.config,
+            &args.weights,
+            args.in_channels,
+            dtype,
+            &device,
+        )?)
+    })?;
+    let (sample, forward) = repeated(&args.run, &device, || {
+        Ok(model.forward(
             &inputs["hidden_states"],
             &inputs["encoder_hidden_states"],
             &inputs["timestep"],
-        )?;
-        device.synchronize()?;
-        times.push(start.elapsed().as_secs_f64());
-        sample = Some(out);
-    }
-    let sample = sample.context("no forward ran")?;
+        )?)
+    })?;
+    write_outputs(&args.out, &HashMap::from([("sample".to_string(), sample)]))?;
+    let cfg = model.config();
+    eprintln!(
+        "transformer: {} layers, in {} -> out {}, {dtype:?} on {:?}; load {load_s:.2} s, {forward}; wrote {}",
+        cfg.num_layers,
+        cfg.in_channels,
+        cfg.out_channels,
+        args.run.device,
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the T5 encoder once (or `--repeat` times) and writes `last_hidden_state`.
+pub fn t5(args: &ParityT5Args) -> anyhow::Result<ExitCode> {
+    let (device, dtype) = (device(args.run.device)?, dtype(args.run.dtype));
+    let inputs = read_inputs(&args.inputs, &["input_ids"], &device)?;
+    let ids = &inputs["input_ids"];
+    let (model, load_s) = timed(&device, || {
+        Ok(load_t5(&args.config, &args.weights, dtype, &device)?)
+    })?;
+    let (hidden, forward) = repeated(&args.run, &device, || {
+        model
+            .forward(ids)
+            .with_context(|| args.inputs.display().to_string())
+    })?;
     write_outputs(
         &args.out,
-        &HashMap::from([("sample".to_string(), sample.to_device(&Device::Cpu)?)]),
+        &HashMap::from([("last_hidden_state".to_string(), hidden)]),
     )?;
+    let cfg = model.config();
+    eprintln!(
+        "t5: {} layers, d_model {}, input_ids {:?}, {dtype:?} on {:?}; load {load_s:.2} s, {forward}; wrote {}",
+        cfg.num_layers,
+        cfg.d_model,
+        ids.dims(),
+        args.run.device,
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
 
+/// The device `--device` names.
+fn device(arg: DeviceArg) -> anyhow::Result<Device> {
+    Ok(match arg {
+        DeviceArg::Cpu => Device::Cpu,
+        DeviceArg::Cuda => Device::new_cuda(0)
+            .context("cannot use the GPU (is this a `cuda` build, and is a GPU there?)")?,
+    })
+}
+
+/// The dtype `--dtype` names.
+fn dtype(arg: DTypeArg) -> DType {
+    match arg {
+        DTypeArg::F32 => DType::F32,
+        DTypeArg::Bf16 => DType::BF16,
+    }
+}
+
+/// Runs `f`, then waits for `device`; returns its value and the seconds it took.
+fn timed<T>(device: &Device, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<(T, f64)> {
+    let start = Instant::now();
+    let value = f()?;
+    device.synchronize()?;
+    Ok((value, start.elapsed().as_secs_f64()))
+}
+
+/// The median of repeated forwards.
+struct ForwardTime {
+    median_s: f64,
+    counted: usize,
+}
+
+impl std::fmt::Display for ForwardTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "forward {:.4} s (median of {})",
+            self.median_s, self.counted
+        )
+    }
+}
+
+/// Runs `forward` `--repeat` times (at least once), timing each up to the device's completion;
+/// the first run is a warm-up, not counted, when there are several. Returns the last output as
+/// f32 on the CPU, and the median time.
+fn repeated(
+    run: &RunArgs,
+    device: &Device,
+    mut forward: impl FnMut() -> anyhow::Result<Tensor>,
+) -> anyhow::Result<(Tensor, ForwardTime)> {
+    let mut times = Vec::new();
+    let mut last = None;
+    for _ in 0..run.repeat.max(1) {
+        let (out, seconds) = timed(device, &mut forward)?;
+        times.push(seconds);
+        last = Some(out);
+    }
+    let out = last.context("no forward ran")?;
     let counted = if times.len() > 1 {
         &mut times[1..]
     } else {
         &mut times[..]
     };
     counted.sort_by(f64::total_cmp);
-    let median = counted[counted.len() / 2];
-    eprintln!(
-        "transformer: {} layers, in {} -> out {}, {:?} on {:?}; load {load_s:.2} s, forward {median:.3} s (median of {}); wrote {}",
-        model.config().num_layers,
-        model.config().in_channels,
-        model.config().out_channels,
-        dtype,
-        args.device,
-        counted.len(),
-        args.out.display()
-    );
-    Ok(ExitCode::SUCCESS)
+    let time = ForwardTime {
+        median_s: counted[counted.len() / 2],
+        counted: counted.len(),
+    };
+    Ok((out.to_dtype(DType::F32)?.to_device(&Device::Cpu)?, time))
 }
 
 /// Sets the timesteps and, given a sample, takes one step.
