@@ -68,6 +68,10 @@ pub enum ParityCommand {
     /// The VAE decoder. Input (safetensors): `latent` [B,16,F',h,w], unscaled. Output: `video`
     /// [B,3,F,8h,8w] f32, decoded in VOID's chunks of latent frames (1, 2, 2, ...).
     VaeDecode(ParityVaeArgs),
+    /// The T5 text encoder. Inputs (safetensors): `input_ids` [B,L] integer token ids (VOID:
+    /// 226 per prompt, padded with 0, no attention mask). Output: `last_hidden_state`
+    /// [B,L,d_model] f32.
+    T5(ParityT5Args),
 }
 
 /// Which diffusers scheduler class to reproduce.
@@ -150,6 +154,20 @@ pub struct ParityTransformerArgs {
     /// patch embedding the way the reference does.
     #[arg(long, value_name = "N")]
     pub in_channels: Option<usize>,
+    #[command(flatten)]
+    pub run: ParityRunArgs,
+}
+
+/// `void parity t5`.
+#[derive(Debug, Args)]
+pub struct ParityT5Args {
+    /// The text encoder's config.json (or a base-model folder holding text_encoder/config.json).
+    #[arg(long, value_name = "PATH")]
+    pub config: PathBuf,
+    /// The weights: a .safetensors file, a sharded model.safetensors.index.json, or a folder
+    /// holding either (e.g. the base model's text_encoder/).
+    #[arg(long, value_name = "PATH")]
+    pub weights: PathBuf,
     #[command(flatten)]
     pub run: ParityRunArgs,
 }

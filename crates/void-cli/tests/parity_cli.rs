@@ -181,3 +181,73 @@ fn vae_encode_and_decode_match_void() {
     let bf16 = &vae("vae-encode", "video", &io["video_13"], &["--dtype", "bf16"])["latent"];
     assert!(rel(bf16, &io["latent_13"]) <= 3e-2);
 }
+
+fn parity_t5(inputs: &str, out: &str, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_void"))
+        .args(["parity", "t5", "--config", &golden("t5_a_config.json")])
+        .args(["--weights", &golden("t5_a_weights.safetensors")])
+        .args(["--inputs", inputs, "--out", out])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn t5_writes_the_reference_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let io = golden("t5_a_io.safetensors");
+    let theirs = candle_core::safetensors::load(&io, &Device::Cpu).unwrap();
+    let reference = &theirs["last_hidden_state"];
+    let torch_bf16 =
+        void_models::ops::rel_l2(&theirs["last_hidden_state_bf16"], reference).unwrap();
+    for (dtype, bound) in [("f32", 1e-5), ("bf16", 1.5 * torch_bf16)] {
+        let out = dir.path().join(format!("{dtype}.safetensors"));
+        let result = parity_t5(
+            &io,
+            out.to_str().unwrap(),
+            &["--dtype", dtype, "--repeat", "2"],
+        );
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(result.status.success(), "{stderr}");
+        assert!(
+            stderr.contains("forward") && stderr.contains("median of 1"),
+            "{stderr}"
+        );
+        let ours = candle_core::safetensors::load(&out, &Device::Cpu).unwrap();
+        let hidden = &ours["last_hidden_state"];
+        assert_eq!(hidden.dtype(), candle_core::DType::F32);
+        let err = void_models::ops::rel_l2(hidden, reference).unwrap();
+        assert!(err <= bound, "{dtype}: rel-L2 {err:e} > {bound:e}");
+    }
+}
+
+#[test]
+fn t5_bad_inputs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.safetensors");
+    let inputs = dir.path().join("in.safetensors");
+    let save = |name: &str, t: candle_core::Tensor| {
+        candle_core::safetensors::save(&std::collections::HashMap::from([(name, t)]), &inputs)
+            .unwrap()
+    };
+    let ids = candle_core::Tensor::new(&[[5i64, 100, 1, 0]], &Device::Cpu).unwrap();
+
+    save("tokens", ids.clone());
+    let result = parity_t5(inputs.to_str().unwrap(), out.to_str().unwrap(), &[]);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success());
+    assert!(
+        stderr.contains("in.safetensors: no tensor `input_ids`"),
+        "{stderr}"
+    );
+
+    save("input_ids", ids);
+    let result = parity_t5(inputs.to_str().unwrap(), out.to_str().unwrap(), &[]);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success());
+    assert!(
+        stderr.contains("in.safetensors: input_ids: token id 100 is outside the vocabulary"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}

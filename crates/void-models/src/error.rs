@@ -20,6 +20,16 @@ pub enum Error {
         /// The shape given.
         found: Vec<usize>,
     },
+    /// A token id outside the embedding table.
+    #[error("{name}: token id {id} is outside the vocabulary (ids must be in 0..{vocab_size})")]
+    TokenOutOfRange {
+        /// Which input.
+        name: &'static str,
+        /// The offending id.
+        id: i64,
+        /// The number of embeddings.
+        vocab_size: usize,
+    },
     /// A tensor operation failed (includes missing weights and weight-shape mismatches).
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

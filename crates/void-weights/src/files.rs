@@ -31,6 +31,8 @@ pub struct WeightFiles {
     label: PathBuf,
     tensors: MmapedSafetensors,
     shapes: BTreeMap<String, (safetensors::Dtype, Vec<usize>)>,
+    /// (key, alias) pairs naming one tied tensor; see [`WeightFiles::with_tied`].
+    tied: Vec<(String, String)>,
 }
 
 impl WeightFiles {
@@ -90,7 +92,38 @@ impl WeightFiles {
             label,
             tensors,
             shapes,
+            tied: Vec::new(),
         })
+    }
+
+    /// Declares `alias` a tied copy of `key`: one tensor that checkpoints may store under
+    /// either name or both (transformers' tied embeddings: `shared.weight` and
+    /// `encoder.embed_tokens.weight`). The model asks for `key`; it is read from `key` if stored,
+    /// else from `alias`. A stored copy the model does not read is not an unused tensor, but must
+    /// have the same shape.
+    pub fn with_tied(mut self, key: &str, alias: &str) -> Self {
+        self.tied.push((key.to_string(), alias.to_string()));
+        self
+    }
+
+    /// The stored name the model's `key` is read from: `key`, or its tied alias if only that is
+    /// stored.
+    fn stored_name<'a>(&'a self, key: &'a str) -> &'a str {
+        if self.shapes.contains_key(key) {
+            return key;
+        }
+        self.tied
+            .iter()
+            .find(|(k, alias)| k == key && self.shapes.contains_key(alias))
+            .map_or(key, |(_, alias)| alias.as_str())
+    }
+
+    /// The tied alias of `key`, if one is declared.
+    fn alias_of(&self, key: &str) -> Option<&str> {
+        self.tied
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, alias)| alias.as_str())
     }
 
     /// The file (or index) the weights came from.
@@ -147,7 +180,24 @@ impl WeightFiles {
                 }));
             }
         };
-        let used = tracker.used.lock().map(|u| u.clone()).unwrap_or_default();
+        let mut used = tracker.used.lock().map(|u| u.clone()).unwrap_or_default();
+        // A read tied tensor accounts for its stored copy, which must have the same shape.
+        for (key, alias) in &self.tied {
+            if !(used.contains(key) || used.contains(alias)) {
+                continue;
+            }
+            if let (Some(a), Some(b)) = (self.shape(key), self.shape(alias))
+                && a != b
+            {
+                return Err(Error::ShapeMismatch {
+                    path: self.label.clone(),
+                    key: alias.clone(),
+                    expected: a.to_vec(),
+                    found: b.to_vec(),
+                });
+            }
+            used.extend([key.clone(), alias.clone()]);
+        }
         let unused: Vec<&String> = self.shapes.keys().filter(|k| !used.contains(*k)).collect();
         if !unused.is_empty() {
             let examples = unused
@@ -218,6 +268,7 @@ impl Tracker<'_> {
         dtype: DType,
         dev: &Device,
     ) -> candle_core::Result<Tensor> {
+        let name = self.files.stored_name(name);
         if let Ok(mut used) = self.used.lock() {
             used.insert(name.to_string());
         }
@@ -230,8 +281,13 @@ impl Tracker<'_> {
                 .take(3)
                 .map(|k| format!("`{k}`"))
                 .collect();
+            let tied = self
+                .files
+                .alias_of(name)
+                .map(|alias| format!("nor its tied copy `{alias}`; "))
+                .unwrap_or_default();
             let hint = format!(
-                "it holds {} tensors, e.g. {}; is it the right model?",
+                "{tied}it holds {} tensors, e.g. {}; is it the right model?",
                 self.files.len(),
                 examples.join(", ")
             );
@@ -286,6 +342,6 @@ impl SimpleBackend for &Tracker<'_> {
     }
 
     fn contains_tensor(&self, name: &str) -> bool {
-        self.files.shapes.contains_key(name)
+        self.files.shapes.contains_key(self.files.stored_name(name))
     }
 }

@@ -4,12 +4,14 @@
 //! sharded `*.safetensors.index.json`, or a diffusers component folder, by memory map, and
 //! builds a model through a [`candle_nn::VarBuilder`] that checks strictly: every tensor the
 //! model asks for must be there with the right shape and a float dtype, and every tensor in the
-//! files must be used. Errors name the file and the key. [`transformer`] loads the VOID
-//! transformer from a checkpoint plus `config.json`, [`vae`] the VAE from `vae/`.
+//! files must be used (a declared tied copy excepted). Errors name the file and the key.
+//! [`transformer`] loads the VOID transformer from a checkpoint plus `config.json`, [`vae`] the
+//! VAE from `vae/`, [`t5`] the T5 text encoder from `text_encoder/`.
 
 mod config;
 mod error;
 mod files;
+pub mod t5;
 pub mod transformer;
 pub mod vae;
 

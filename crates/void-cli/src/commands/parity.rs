@@ -9,12 +9,13 @@ use anyhow::{Context, bail};
 use candle_core::{DType, Device, Tensor};
 use void_models::vae::Tiling;
 use void_schedulers::{Ddim, Flavour, SchedulerConfig};
+use void_weights::t5::load_t5;
 use void_weights::transformer::load_transformer;
 use void_weights::vae::load_vae;
 
 use crate::cli::{
-    DTypeArg, DeviceArg, FlavourArg, ParitySchedulerArgs, ParityTransformerArgs, ParityVaeArgs,
-    TileArg,
+    DTypeArg, DeviceArg, FlavourArg, ParitySchedulerArgs, ParityT5Args, ParityTransformerArgs,
+    ParityVaeArgs, TileArg,
 };
 
 /// Runs the transformer once (or `--repeat` times) and writes `sample`.
@@ -44,7 +45,7 @@ pub fn transformer(args: &ParityTransformerArgs) -> anyhow::Result<ExitCode> {
     })?;
     write_outputs(&run.out, &HashMap::from([("sample".to_string(), sample)]))?;
     eprintln!(
-        "transformer: {} layers, in {} -> out {}, {dtype:?} on {:?}; load {load_s:.2} s, forward {median:.3} s (median of {counted}); wrote {}",
+        "transformer: {} layers, in {} -> out {}, {dtype:?} on {:?}; load {load_s:.2} s, forward {median:.4} s (median of {counted}); wrote {}",
         model.config().num_layers,
         model.config().in_channels,
         model.config().out_channels,
@@ -95,6 +96,36 @@ pub fn vae(args: &ParityVaeArgs, encode: bool) -> anyhow::Result<ExitCode> {
             Some(t) => format!(" in {}x{} tiles", t.tile_height, t.tile_width),
             None => String::new(),
         },
+        run.device,
+        run.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the T5 encoder once (or `--repeat` times) and writes `last_hidden_state`.
+pub fn t5(args: &ParityT5Args) -> anyhow::Result<ExitCode> {
+    let run = &args.run;
+    let (device, dtype) = (device(run.device)?, dtype(run.dtype));
+    let inputs = read_inputs(&run.inputs, &["input_ids"], &device)?;
+    let ids = &inputs["input_ids"];
+    let (model, load_s) = timed(&device, || {
+        load_t5(&args.config, &args.weights, dtype, &device)
+    })?;
+    let (hidden, median, counted) = repeated(run.repeat, &device, || {
+        model
+            .forward(ids)
+            .with_context(|| run.inputs.display().to_string())
+    })?;
+    write_outputs(
+        &run.out,
+        &HashMap::from([("last_hidden_state".to_string(), hidden)]),
+    )?;
+    let cfg = model.config();
+    eprintln!(
+        "t5: {} layers, d_model {}, input_ids {:?}, {dtype:?} on {:?}; load {load_s:.2} s, forward {median:.4} s (median of {counted}); wrote {}",
+        cfg.num_layers,
+        cfg.d_model,
+        ids.dims(),
         run.device,
         run.out.display()
     );

@@ -112,11 +112,19 @@ mod tests {
     fn long_rows_are_summed_in_two_stages_to_the_same_value() {
         let n = 64 * 4096 * 3;
         let x = Tensor::rand(0f32, 1., (1, 2, n), &Device::Cpu).unwrap();
-        let got: Vec<f32> = group_sum(&x).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let got: Vec<f32> = group_sum(&x)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
         let rows: Vec<Vec<f32>> = x.squeeze(0).unwrap().to_vec2().unwrap();
         for (g, row) in got.iter().zip(rows) {
             let exact: f64 = row.iter().map(|&v| f64::from(v)).sum();
-            assert!((f64::from(*g) - exact).abs() <= 1e-6 * exact, "{g} vs {exact}");
+            assert!(
+                (f64::from(*g) - exact).abs() <= 1e-6 * exact,
+                "{g} vs {exact}"
+            );
         }
     }
 }
