@@ -19,5 +19,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Preprocess(ref args) => preprocess::run(&ffmpeg()?, args, cli.quiet),
         Command::Parity(ParityCommand::Transformer(ref args)) => parity::transformer(args),
         Command::Parity(ParityCommand::Scheduler(ref args)) => parity::scheduler(args),
+        Command::Parity(ParityCommand::Tokenize(ref args)) => parity::tokenize(args),
     }
 }
