@@ -37,4 +37,4 @@ mod trie;
 
 pub use error::{Error, Result};
 pub use sentencepiece::SentencePiece;
-pub use t5::{LoadOptions, Side, T5Tokenizer};
+pub use t5::{LoadOptions, T5Tokenizer};

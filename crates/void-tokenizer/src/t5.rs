@@ -53,7 +53,7 @@ pub struct LoadOptions {
 
 /// The side padding or truncation happens on (`padding_side`, `truncation_side`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Side {
+pub(crate) enum Side {
     /// The end (transformers' default for both).
     Right,
     /// The start.
