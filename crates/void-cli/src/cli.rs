@@ -72,6 +72,30 @@ pub enum ParityCommand {
     /// 226 per prompt, padded with 0, no attention mask). Output: `last_hidden_state`
     /// [B,L,d_model] f32.
     T5(ParityT5Args),
+    /// The T5 tokenizer: prints the ids of one text as the pipeline computes them
+    /// (`padding="max_length", truncation=True`: the text's ids, `</s>`, then pad ids).
+    Tokenize(ParityTokenizeArgs),
+}
+
+/// `void parity tokenize`.
+#[derive(Debug, Args)]
+pub struct ParityTokenizeArgs {
+    /// The tokenizer folder (the base model's tokenizer/: spiece.model and its JSON files, or
+    /// a tokenizer.json).
+    #[arg(long, value_name = "DIR")]
+    pub tokenizer: PathBuf,
+    /// The text to tokenize.
+    #[arg(long, allow_hyphen_values = true)]
+    pub text: String,
+    /// Truncate to, and pad to, this many ids (226 in the pipeline; 0: neither).
+    #[arg(long, default_value_t = 226, value_name = "N")]
+    pub max_length: usize,
+    /// Override the folder's `legacy` setting (transformers' `legacy=` argument).
+    #[arg(long, value_name = "BOOL")]
+    pub legacy: Option<bool>,
+    /// Print JSON: `input_ids` (padded), `ids` (unpadded, with `</s>`), `tokens`.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Which diffusers scheduler class to reproduce.

@@ -251,3 +251,98 @@ fn t5_bad_inputs_are_refused() {
     );
     assert!(!out.exists());
 }
+
+fn tokenizer_golden(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../void-tokenizer/tests/golden")
+        .join(name)
+}
+
+fn tokenize(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_void"))
+        .args(["parity", "tokenize"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// transformers' padded ids for text `i` of a case of the tokenizer goldens.
+fn transformers_padded(case: &serde_json::Value, i: usize) -> Vec<u64> {
+    let packed = &case["padded_226"][i];
+    let mut ids: Vec<u64> = packed[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    let pad = case["pad_token_id"].as_u64().unwrap();
+    ids.extend(std::iter::repeat_n(
+        pad,
+        packed[1].as_u64().unwrap() as usize,
+    ));
+    ids
+}
+
+#[test]
+fn tokenize_prints_transformers_ids() {
+    let text = std::fs::read_to_string(tokenizer_golden("tokenizer_goldens.json")).unwrap();
+    let g: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let texts = g["texts"].as_array().unwrap();
+    let cases = g["tokenizers"].as_array().unwrap();
+    let folder = tokenizer_golden("t5").display().to_string();
+    for (case_name, legacy) in [("saved_legacy", "true"), ("saved_nonlegacy", "false")] {
+        let case = cases.iter().find(|c| c["name"] == case_name).unwrap();
+        // The sample prompts come first, then the edge cases; a few of each.
+        for i in [0, 1, 5, 17, 24, texts.len() - 1] {
+            let text = texts[i].as_str().unwrap();
+            let result = tokenize(&[
+                "--tokenizer",
+                &folder,
+                "--text",
+                text,
+                "--json",
+                "--legacy",
+                legacy,
+            ]);
+            let stderr = String::from_utf8_lossy(&result.stderr);
+            assert!(result.status.success(), "{stderr}");
+            let out: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+            let ours: Vec<u64> = out["input_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap())
+                .collect();
+            assert_eq!(ours, transformers_padded(case, i), "{case_name} {text:?}");
+        }
+    }
+
+    // Plain output: the ids on one line.
+    let first = texts[0].as_str().unwrap();
+    let result = tokenize(&[
+        "--tokenizer",
+        &folder,
+        "--text",
+        first,
+        "--max-length",
+        "226",
+    ]);
+    assert!(result.status.success());
+    let line: Vec<u64> = String::from_utf8(result.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(|id| id.parse().unwrap())
+        .collect();
+    let case = cases.iter().find(|c| c["name"] == "saved_legacy").unwrap();
+    assert_eq!(line, transformers_padded(case, 0));
+}
+
+#[test]
+fn tokenize_names_a_missing_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("tokenizer");
+    let result = tokenize(&["--tokenizer", missing.to_str().unwrap(), "--text", "x"]);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success());
+    assert!(stderr.contains("tokenizer: no such folder"), "{stderr}");
+}

@@ -22,5 +22,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Parity(ParityCommand::Scheduler(ref args)) => parity::scheduler(args),
         Command::Parity(ParityCommand::VaeEncode(ref args)) => parity::vae(args, true),
         Command::Parity(ParityCommand::VaeDecode(ref args)) => parity::vae(args, false),
+        Command::Parity(ParityCommand::Tokenize(ref args)) => parity::tokenize(args),
     }
 }

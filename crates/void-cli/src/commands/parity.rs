@@ -9,13 +9,14 @@ use anyhow::{Context, bail};
 use candle_core::{DType, Device, Tensor};
 use void_models::vae::Tiling;
 use void_schedulers::{Ddim, Flavour, SchedulerConfig};
+use void_tokenizer::{LoadOptions, T5Tokenizer};
 use void_weights::t5::load_t5;
 use void_weights::transformer::load_transformer;
 use void_weights::vae::load_vae;
 
 use crate::cli::{
-    DTypeArg, DeviceArg, FlavourArg, ParitySchedulerArgs, ParityT5Args, ParityTransformerArgs,
-    ParityVaeArgs, TileArg,
+    DTypeArg, DeviceArg, FlavourArg, ParitySchedulerArgs, ParityT5Args, ParityTokenizeArgs,
+    ParityTransformerArgs, ParityVaeArgs, TileArg,
 };
 
 /// Runs the transformer once (or `--repeat` times) and writes `sample`.
@@ -229,6 +230,38 @@ pub fn scheduler(args: &ParitySchedulerArgs) -> anyhow::Result<ExitCode> {
         "scheduler: {steps} steps ({:?}); wrote {}",
         args.flavour,
         args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the ids of one text: truncated and padded to `--max-length`, as the pipeline calls
+/// the tokenizer.
+pub fn tokenize(args: &ParityTokenizeArgs) -> anyhow::Result<ExitCode> {
+    let options = LoadOptions {
+        legacy: args.legacy,
+    };
+    let tokenizer = T5Tokenizer::from_dir_with(&args.tokenizer, &options)?;
+    let ids = tokenizer.encode(&args.text);
+    let input_ids = tokenizer.encode_padded(&args.text, args.max_length);
+    if args.json {
+        let report = serde_json::json!({
+            "input_ids": input_ids,
+            "ids": ids,
+            "tokens": tokenizer.tokenize(&args.text),
+            "max_length": args.max_length,
+            "legacy": tokenizer.legacy(),
+        });
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        let line: Vec<String> = input_ids.iter().map(u32::to_string).collect();
+        println!("{}", line.join(" "));
+    }
+    eprintln!(
+        "tokenize: {} ids with </s>; {} after truncation and padding to {} (legacy={})",
+        ids.len(),
+        input_ids.len(),
+        args.max_length,
+        tokenizer.legacy()
     );
     Ok(ExitCode::SUCCESS)
 }
