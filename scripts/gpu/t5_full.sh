@@ -5,6 +5,7 @@
 # Writes logs under $OUT and prints a table last. Peak GPU memory of void is sampled with
 # nvidia-smi (process memory as the driver reports it, every 100 ms).
 set -euo pipefail
+source scripts/gpu/lib.sh
 export PYTHONUNBUFFERED=1
 work=/tmp/void-t5
 out=${OUT:-/tmp/out}
@@ -14,13 +15,10 @@ python3 -c 'import torch, transformers; print("torch", torch.__version__, "trans
 python3 scripts/gpu/t5_full.py "$work" 2>&1 | tee "$out/torch.log"
 cp "$work/text_encoder/config.json" "$out/config.json"
 
-nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 > "$out/void_mem.csv" &
-smi=$!
-baseline=$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits | head -1)
+mem_start void
 # --config: the base-model folder (text_encoder/config.json inside); --weights: the sharded folder.
 .gpu/void parity t5 --config "$work" --weights "$work/text_encoder" \
   --inputs "$work/inputs.safetensors" --out "$work/void.safetensors" --dtype bf16 --device cuda --repeat 10 \
   2>&1 | tee "$out/void.log"
-kill $smi
-peak=$(sort -n "$out/void_mem.csv" | tail -1)
-python3 scripts/gpu/compare.py "$work" "$work/void.safetensors" "$out/void.log" $((peak - baseline)) | tee "$out/table.txt"
+peak=$(mem_stop void)
+python3 scripts/gpu/compare.py "$work" "$work/void.safetensors" "$out/void.log" "$peak" | tee "$out/table.txt"

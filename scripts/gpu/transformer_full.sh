@@ -6,20 +6,18 @@
 # Writes logs under $OUT and prints a table last. Peak GPU memory of void is sampled with
 # nvidia-smi (process memory as the driver reports it, every 100 ms).
 set -euo pipefail
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
-export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
+source scripts/gpu/lib.sh
+install_wheels
+export PYTHONUNBUFFERED=1
 work=/tmp/void-full
 out=${OUT:-/tmp/out}
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 python3 scripts/gpu/transformer_full.py "$work" "$@" 2>&1 | tee "$out/torch.log"
 
-nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 > "$out/void_mem.csv" &
-smi=$!
-baseline=$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits | head -1)
+mem_start void
 .gpu/void parity transformer --config "$work/config.json" --weights "$work/weights.safetensors" \
   --inputs "$work/inputs.safetensors" --out "$work/void.safetensors" --dtype bf16 --device cuda --repeat 3 \
   2>&1 | tee "$out/void.log"
-kill $smi
-peak=$(sort -n "$out/void_mem.csv" | tail -1)
-python3 scripts/gpu/compare.py "$work" "$work/void.safetensors" "$out/void.log" $((peak - baseline)) | tee "$out/table.txt"
+peak=$(mem_stop void)
+python3 scripts/gpu/compare.py "$work" "$work/void.safetensors" "$out/void.log" "$peak" | tee "$out/table.txt"

@@ -5,8 +5,9 @@
 # `.gpu/void_vae.py` (read from a checkout of Netflix/void-model; it is not part of this repo).
 # Logs under $OUT; the table is printed last. Peak GPU memory of void is sampled with nvidia-smi.
 set -euo pipefail
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
-export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
+source scripts/gpu/lib.sh
+install_wheels
+export PYTHONUNBUFFERED=1
 work=/tmp/void-vae
 out=${OUT:-/tmp/out}
 mkdir -p "$out"
@@ -15,14 +16,11 @@ python3 scripts/gpu/vae_full.py torch "$work" .gpu/void_vae.py 2>&1 | tee "$out/
 run_void() { # name, subcommand, inputs, extra args...
   local name=$1 cmd=$2 inputs=$3
   shift 3
-  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 > "$work/mem_$name.csv" &
-  local smi=$! baseline
-  baseline=$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits | head -1)
+  mem_start "$name"
   .gpu/void parity "$cmd" --config "$work/config.json" --weights "$work/weights.safetensors" \
     --inputs "$work/$inputs" --out "$work/void_$name.safetensors" --dtype bf16 --device cuda "$@" \
     2>&1 | tee "$work/void_$name.log" "$out/void_$name.log"
-  kill $smi
-  echo $(( $(sort -n "$work/mem_$name.csv" | tail -1) - baseline )) > "$work/void_${name}_peak_mib"
+  mem_stop "$name" > "$work/void_${name}_peak_mib"
 }
 run_void encode vae-encode inputs_encode.safetensors --repeat 3
 run_void decode vae-decode inputs_decode.safetensors --repeat 3

@@ -8,26 +8,12 @@
 
 #![allow(clippy::unwrap_used)] // test helpers fail loudly by design
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+mod common;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
+use common::{golden, load, rel_l2};
 use void_models::t5::{T5Config, T5EncoderModel, relative_position_bucket};
-
-fn golden(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name)
-}
-
-fn load(name: &str) -> HashMap<String, Tensor> {
-    candle_core::safetensors::load(golden(name), &Device::Cpu).unwrap()
-}
-
-fn rel_l2(ours: &Tensor, theirs: &Tensor) -> f64 {
-    void_models::ops::rel_l2(ours, theirs).unwrap()
-}
 
 fn model(config: &str, dtype: DType) -> T5EncoderModel {
     let text = std::fs::read_to_string(golden(&format!("t5_{config}_config.json"))).unwrap();

@@ -8,19 +8,15 @@
 
 #![allow(clippy::unwrap_used)] // test helpers fail loudly by design
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
+use common::{golden, rel_l2};
 use void_models::vae::{AutoencoderKLCogVideoX, Tiling, VaeConfig};
-
-fn golden(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name)
-}
 
 fn io() -> &'static HashMap<String, Tensor> {
     static IO: OnceLock<HashMap<String, Tensor>> = OnceLock::new();
@@ -41,11 +37,6 @@ fn model(dtype: DType) -> AutoencoderKLCogVideoX {
         VarBuilder::from_tensors(weights, dtype, &Device::Cpu),
     )
     .unwrap()
-}
-
-fn rel_l2(ours: &Tensor, theirs: &Tensor) -> f64 {
-    assert_eq!(ours.dims(), theirs.dims());
-    void_models::ops::rel_l2(ours, theirs).unwrap()
 }
 
 const FRAMES: [usize; 6] = [1, 5, 9, 13, 21, 29];

@@ -82,23 +82,12 @@ impl AutoencoderKLCogVideoX {
     /// # Errors
     /// [`Error::BadInput`] for a wrong shape, or a tensor error.
     pub fn encode(&self, video: &Tensor, mut progress: impl FnMut(usize, usize)) -> Result<Tensor> {
-        self.check_input(
-            "video",
-            video,
-            self.config.in_channels,
-            self.config.spatial_factor(),
-        )?;
-        let frames = video.dim(2)?;
-        let chunks: Vec<_> = encode_chunks(frames).collect();
-        let mut cache = FrameCache::new();
-        let mut means = Vec::with_capacity(chunks.len());
-        for (i, chunk) in chunks.iter().enumerate() {
-            let x = video.narrow(2, chunk.start, chunk.len())?;
-            let moments = self.encoder.forward(&x, &mut cache)?;
-            means.push(moments.narrow(1, 0, self.config.latent_channels)?);
-            progress(i + 1, chunks.len());
-        }
-        Ok(Tensor::cat(&means, 2)?)
+        self.check_video(video)?;
+        let latent = self.config.latent_channels;
+        let chunks = encode_chunks(video.dim(2)?).collect();
+        by_chunks(video, chunks, &mut progress, |x, _, cache| {
+            Ok(self.encoder.forward(x, cache)?.narrow(1, 0, latent)?)
+        })
     }
 
     /// Decodes `latents` `(b, latent, f', h, w)` (unscaled: divide the transformer's by
@@ -112,16 +101,11 @@ impl AutoencoderKLCogVideoX {
         latents: &Tensor,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Tensor> {
-        self.check_input("latents", latents, self.config.latent_channels, 1)?;
-        let chunks: Vec<_> = decode_chunks(latents.dim(2)?).collect();
-        let mut cache = FrameCache::new();
-        let mut frames = Vec::with_capacity(chunks.len());
-        for (i, chunk) in chunks.iter().enumerate() {
-            let z = latents.narrow(2, chunk.start, chunk.len())?;
-            frames.push(self.decoder.forward(&z, i == 0, &mut cache)?);
-            progress(i + 1, chunks.len());
-        }
-        Ok(Tensor::cat(&frames, 2)?)
+        self.check_latents(latents)?;
+        let chunks = decode_chunks(latents.dim(2)?).collect();
+        by_chunks(latents, chunks, &mut progress, |z, i, cache| {
+            self.decoder.forward(z, i == 0, cache)
+        })
     }
 
     /// [`encode`](Self::encode) tile by tile when the video is larger than `tiling`'s tile.
@@ -134,12 +118,7 @@ impl AutoencoderKLCogVideoX {
         tiling: &Tiling,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Tensor> {
-        self.check_input(
-            "video",
-            video,
-            self.config.in_channels,
-            self.config.spatial_factor(),
-        )?;
+        self.check_video(video)?;
         let f = self.config.spatial_factor();
         tiling.run(video, f, true, &mut progress, |tile| {
             self.encode(tile, |_, _| ())
@@ -156,11 +135,22 @@ impl AutoencoderKLCogVideoX {
         tiling: &Tiling,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Tensor> {
-        self.check_input("latents", latents, self.config.latent_channels, 1)?;
+        self.check_latents(latents)?;
         let f = self.config.spatial_factor();
         tiling.run(latents, f, false, &mut progress, |tile| {
             self.decode(tile, |_, _| ())
         })
+    }
+
+    /// A video input: `(b, in_channels, f >= 1, h, w)`, `h` and `w` multiples of 8.
+    fn check_video(&self, video: &Tensor) -> Result<()> {
+        let (channels, multiple) = (self.config.in_channels, self.config.spatial_factor());
+        self.check_input("video", video, channels, multiple)
+    }
+
+    /// A latent input: `(b, latent_channels, f >= 1, h, w)`.
+    fn check_latents(&self, latents: &Tensor) -> Result<()> {
+        self.check_input("latents", latents, self.config.latent_channels, 1)
     }
 
     /// `(b, channels, f >= 1, h, w)` with `h` and `w` multiples of `multiple`.
@@ -186,4 +176,25 @@ impl AutoencoderKLCogVideoX {
             })
         }
     }
+}
+
+/// Codes `x` chunk by chunk along time (`code(chunk, index, cache)`, one frame cache for all),
+/// reports `progress(done, total)` after each, and joins the outputs on time.
+fn by_chunks(
+    x: &Tensor,
+    chunks: Vec<std::ops::Range<usize>>,
+    progress: &mut dyn FnMut(usize, usize),
+    mut code: impl FnMut(&Tensor, usize, &mut FrameCache) -> Result<Tensor>,
+) -> Result<Tensor> {
+    let mut cache = FrameCache::new();
+    let mut outs = Vec::with_capacity(chunks.len());
+    for (i, chunk) in chunks.iter().enumerate() {
+        outs.push(code(
+            &x.narrow(2, chunk.start, chunk.len())?,
+            i,
+            &mut cache,
+        )?);
+        progress(i + 1, chunks.len());
+    }
+    Ok(Tensor::cat(&outs, 2)?)
 }
