@@ -52,6 +52,7 @@ pub struct CausalConv3d {
     weight: Tensor,
     bias: Tensor,
     kernel: usize,
+    budget: usize,
 }
 
 impl CausalConv3d {
@@ -67,6 +68,7 @@ impl CausalConv3d {
             weight,
             bias,
             kernel,
+            budget: IM2COL_BUDGET,
         })
     }
 
@@ -94,7 +96,7 @@ impl CausalConv3d {
         };
         *slot = Some(padded.narrow(2, t, k - 1)?.contiguous()?);
         let (b, c, _, h, w) = padded.dims5()?;
-        by_slabs(t, b * h * w * c * k * k * k, |start, len| {
+        by_slabs(t, b * h * w * c * k * k * k, self.budget, |start, len| {
             let taps = (0..k)
                 .map(|kt| padded.narrow(2, start + kt, len))
                 .collect::<candle_core::Result<Vec<_>>>()?;
@@ -118,6 +120,7 @@ pub struct FrameConv2d {
     bias: Tensor,
     padding: usize,
     stride: usize,
+    budget: usize,
 }
 
 impl FrameConv2d {
@@ -136,6 +139,7 @@ impl FrameConv2d {
             bias: vb.get(c_out, "bias")?,
             padding,
             stride,
+            budget: IM2COL_BUDGET,
         })
     }
 
@@ -144,7 +148,7 @@ impl FrameConv2d {
         let (b, c, t, h, w) = x.dims5()?;
         let (_, _, kh, kw) = self.weight.dims4()?;
         let per_frame = b * h * w * c * kh * kw / (self.stride * self.stride);
-        by_slabs(t, per_frame, |start, len| {
+        by_slabs(t, per_frame, self.budget, |start, len| {
             let frames = frames_as_batch(&x.narrow(2, start, len)?)?;
             let y = conv2d(&frames, &self.weight, &self.bias, self.padding, self.stride)?;
             batch_as_frames(&y, b)
@@ -219,16 +223,85 @@ fn batch_as_frames(x: &Tensor, b: usize) -> candle_core::Result<Tensor> {
 }
 
 /// Runs `conv(start, len)` over slabs of the `t` frames, each small enough that its im2col
-/// buffer (`per_frame` elements a frame) fits the budget, and joins the results on time.
+/// buffer (`per_frame` elements a frame) fits `budget` elements, and joins the results on time.
 fn by_slabs(
     t: usize,
     per_frame: usize,
+    budget: usize,
     mut conv: impl FnMut(usize, usize) -> candle_core::Result<Tensor>,
 ) -> Result<Tensor> {
-    let slab = (IM2COL_BUDGET / per_frame.max(1)).clamp(1, t.max(1));
+    let slab = (budget / per_frame.max(1)).clamp(1, t.max(1));
     let outs = (0..t)
         .step_by(slab)
         .map(|start| conv(start, slab.min(t - start)))
         .collect::<candle_core::Result<Vec<_>>>()?;
     Ok(Tensor::cat(&outs, 2)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use candle_core::Device;
+
+    use super::*;
+
+    fn random(shape: &[usize]) -> Tensor {
+        Tensor::randn(0f32, 1., shape, &Device::Cpu).unwrap()
+    }
+
+    /// Frame slabs (what bounds memory at full resolution) do not change the result.
+    #[test]
+    fn slabs_of_one_frame_give_the_whole_clip_result() {
+        let vars = HashMap::from([
+            ("c3.conv.weight".to_string(), random(&[5, 4, 3, 3, 3])),
+            ("c3.conv.bias".to_string(), random(&[5])),
+            ("c2.conv.weight".to_string(), random(&[4, 4, 3, 3])),
+            ("c2.conv.bias".to_string(), random(&[4])),
+        ]);
+        let vb = VarBuilder::from_tensors(vars, DType::F32, &Device::Cpu);
+        let x = random(&[2, 4, 5, 6, 7]);
+
+        let whole = CausalConv3d::new(4, 5, 3, vb.pp("c3")).unwrap();
+        let sliced = CausalConv3d {
+            budget: 1,
+            ..whole.clone()
+        };
+        let a = whole.forward(&x, &mut FrameCache::new()).unwrap();
+        let b = sliced.forward(&x, &mut FrameCache::new()).unwrap();
+        assert!(crate::ops::max_abs_diff(&a, &b).unwrap() <= 1e-5);
+
+        let whole = FrameConv2d::new(4, 4, 3, 0, 2, vb.pp("c2")).unwrap();
+        let sliced = FrameConv2d {
+            budget: 1,
+            ..whole.clone()
+        };
+        let a = whole.forward(&x).unwrap();
+        let b = sliced.forward(&x).unwrap();
+        assert_eq!(a.dims(), [2, 4, 5, 2, 3]);
+        assert!(crate::ops::max_abs_diff(&a, &b).unwrap() <= 1e-5);
+    }
+
+    /// The cache carries the last two frames: two chunks equal one call over both.
+    #[test]
+    fn chunks_continue_through_the_cache() {
+        let vars = HashMap::from([
+            ("conv.weight".to_string(), random(&[3, 2, 3, 3, 3])),
+            ("conv.bias".to_string(), random(&[3])),
+        ]);
+        let vb = VarBuilder::from_tensors(vars, DType::F32, &Device::Cpu);
+        let conv = CausalConv3d::new(2, 3, 3, vb).unwrap();
+        let x = random(&[1, 2, 7, 4, 5]);
+        let whole = conv.forward(&x, &mut FrameCache::new()).unwrap();
+        let mut cache = FrameCache::new();
+        let first = conv
+            .forward(&x.narrow(2, 0, 3).unwrap(), &mut cache)
+            .unwrap();
+        cache.rewind();
+        let rest = conv
+            .forward(&x.narrow(2, 3, 4).unwrap(), &mut cache)
+            .unwrap();
+        let joined = Tensor::cat(&[first, rest], 2).unwrap();
+        assert!(crate::ops::max_abs_diff(&whole, &joined).unwrap() <= 1e-5);
+    }
 }
