@@ -44,6 +44,10 @@ pub enum Command {
     /// Write exactly the tensors Pass 1 consumes (`video` [F,3,H,W] and `mask` [F,1,H,W], f32)
     /// to a safetensors file, to diff against the reference implementation.
     Preprocess(PreprocessArgs),
+    /// Remove the masked object and what it causes: Pass 1 of VOID on one sequence or on every
+    /// sequence of a data root, models loaded once. Writes <seq>.mp4 and <seq>_tuple.mp4 (input
+    /// | mask | output | difference) to --out; sequences whose outputs exist are skipped.
+    Remove(RemoveArgs),
     /// Run one network on given inputs and save its output, to check void against any
     /// reference implementation.
     #[command(subcommand)]
@@ -240,6 +244,106 @@ impl std::str::FromStr for TileArg {
             )),
         }
     }
+}
+
+/// `void remove`.
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// Sequence folders, or data roots whose sequence folders are all processed.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// In data roots, only these sequences: `a,b,c` or a part such as `2/4`. Default: all.
+    #[arg(long, default_value = "", value_name = "LIST")]
+    pub seqs: Selection,
+
+    /// Where the outputs go (created if missing).
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// The models folder: either the base model folder itself (holding transformer/, vae/,
+    /// text_encoder/, tokenizer/, scheduler/) or a folder holding CogVideoX-Fun-V1.5-5b-InP/
+    /// and void_pass1.safetensors, as `void download` leaves it.
+    #[arg(long, env = "VOID_MODEL_DIR", value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
+
+    /// The VOID Pass-1 checkpoint. Default: void_pass1.safetensors in the models folder (or
+    /// beside the base model folder).
+    #[arg(long, value_name = "FILE")]
+    pub transformer: Option<PathBuf>,
+
+    /// Denoising steps. The reference's README and notebook use 50; its command-line script
+    /// hard-codes 30.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub steps: usize,
+
+    /// Seed of the initial latents and the conditioning video's noise. Runs are reproducible
+    /// for a seed, but do not equal the reference's numbers (torch's CUDA generator).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+
+    /// Classifier-free guidance scale (the reference's Pass 1 uses 1.0: no guidance).
+    #[arg(long, default_value_t = 1.0, value_name = "SCALE")]
+    pub guidance: f64,
+
+    /// The negative prompt, used only with --guidance above 1.
+    #[arg(long, default_value = "", value_name = "TEXT")]
+    pub negative_prompt: String,
+
+    /// Frames per temporal window (85 = 22 latent frames); longer clips are denoised in
+    /// overlapping windows. Also the shortest clip length after padding.
+    #[arg(long, default_value_t = 85, value_name = "FRAMES")]
+    pub window_frames: usize,
+
+    /// Frames by which temporal windows overlap (16 = 4 latent frames, cross-faded).
+    #[arg(long, default_value_t = 16, value_name = "FRAMES")]
+    pub stride_frames: usize,
+
+    /// Standard deviation of the noise added to the conditioning video.
+    #[arg(long, default_value_t = 0.0563, value_name = "SIGMA")]
+    pub noise_aug: f64,
+
+    /// Where to run. `auto`: the GPU when this is a CUDA build and one is there, else the CPU.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: RemoveDevice,
+
+    /// Weight and activation type. Default: bf16 on the GPU (as the reference), f32 on the CPU
+    /// (candle has no bf16 matrix products there).
+    #[arg(long, value_enum)]
+    pub dtype: Option<DTypeArg>,
+
+    /// Code the VAE in spatial tiles of HEIGHTxWIDTH pixels (or `auto`: 240x360) to bound
+    /// memory at large sizes; changes the result slightly. Default: untiled, as the reference.
+    #[arg(long, value_name = "HxW|auto")]
+    pub vae_tile: Option<TileArg>,
+
+    /// Redo sequences whose outputs exist.
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Write exactly what the reference writes: <seq>-fg=-1-0001.mp4 and its _tuple.mp4, every
+    /// padded frame, 12 fps. Default: <seq>.mp4 trimmed to the input's frames, at its fps.
+    #[arg(long)]
+    pub reference_layout: bool,
+
+    /// x264 quality of the outputs in the default layout (0 best .. 51 worst; the reference
+    /// writes 25).
+    #[arg(long, default_value_t = 18, value_name = "CRF")]
+    pub crf: u8,
+
+    #[command(flatten)]
+    pub prep: PrepArgs,
+}
+
+/// `--device` of `void remove`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RemoveDevice {
+    /// The GPU if there is one (CUDA build), else the CPU.
+    Auto,
+    /// The CPU.
+    Cpu,
+    /// The first CUDA GPU.
+    Cuda,
 }
 
 /// Options that decide how a sequence is turned into model inputs.

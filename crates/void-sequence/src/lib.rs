@@ -11,15 +11,18 @@ mod export;
 mod inputs;
 mod inspect;
 mod mask_stats;
+mod outputs;
 mod prompt;
 mod selection;
 mod sequence;
+mod turbo;
 
 pub use error::{Error, Result};
 pub use export::write_safetensors;
 pub use inputs::{MaskFrames, Pass1Inputs, PrepOptions, Source, VideoFrames, load_pass1_inputs};
 pub use inspect::{Inspection, inspect};
 pub use mask_stats::MaskStats;
+pub use outputs::{Layout, OutputPaths, write_outputs};
 pub use prompt::read_prompt;
 pub use selection::Selection;
 pub use sequence::{Sequence, discover, is_sequence_dir};

@@ -23,6 +23,12 @@ pub enum Encoding {
         /// x264 constant rate factor.
         crf: u8,
     },
+    /// libx264 at a constant quantiser `qp`, yuv420p: what `mediapy.write_video` writes (the
+    /// reference's `_tuple.mp4` files use 28). Takes RGB frames; even sizes.
+    H264Qp {
+        /// x264 quantiser.
+        qp: u8,
+    },
     /// The reference's mask format: libx264 `-qp 0 -preset ultrafast`, yuv444p, taking gray
     /// frames. Values 0/63/127/255 are stored as luma 16/70/125/235 and decode back exactly.
     LosslessMask,
@@ -32,7 +38,7 @@ impl Encoding {
     /// The raw frame layout this encoding takes.
     pub const fn input_format(self) -> PixelFormat {
         match self {
-            Self::H264 { .. } => PixelFormat::Rgb24,
+            Self::H264 { .. } | Self::H264Qp { .. } => PixelFormat::Rgb24,
             Self::LosslessMask => PixelFormat::Gray8,
         }
     }
@@ -72,7 +78,7 @@ impl VideoWriter {
         if width == 0 || height == 0 {
             return Err(fail(format!("cannot encode {width}x{height} frames")));
         }
-        if matches!(encoding, Encoding::H264 { .. }) && (width % 2 == 1 || height % 2 == 1) {
+        if encoding.input_format() == PixelFormat::Rgb24 && (width % 2 == 1 || height % 2 == 1) {
             return Err(fail(format!(
                 "H.264 yuv420p needs an even width and height, got {width}x{height}"
             )));
@@ -122,6 +128,10 @@ impl VideoWriter {
                     "yuv420p",
                 ]);
                 cmd.args(["-movflags", "+faststart"]);
+            }
+            Encoding::H264Qp { qp } => {
+                cmd.args(["-c:v", "libx264", "-qp", &qp.to_string()]);
+                cmd.args(["-pix_fmt", "yuv420p", "-movflags", "+faststart"]);
             }
             Encoding::LosslessMask => {
                 cmd.args([
@@ -236,6 +246,13 @@ impl VideoWriter {
             .temp
             .take()
             .ok_or_else(|| fail("the writer is already finished".into()))?;
+        // Temporary files are private (0600); a finished video gets the usual 0644.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(0o644))
+                .map_err(|e| fail(format!("cannot set the file's permissions: {e}")))?;
+        }
         temp.persist(&self.target).map_err(|e| {
             fail(format!(
                 "cannot move the finished file into place: {}",

@@ -1,12 +1,10 @@
 //! `void inspect`: what each sequence holds and what Pass 1 will make of it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
-use void_sequence::{
-    Inspection, MaskStats, Selection, Sequence, discover, inspect, is_sequence_dir,
-};
+use void_sequence::{Inspection, MaskStats, inspect};
 use void_video::quadmask::Class;
 use void_video::{Ffmpeg, VideoInfo};
 
@@ -19,7 +17,7 @@ pub fn run(ffmpeg: &Ffmpeg, args: &InspectArgs, quiet: bool) -> anyhow::Result<E
     let options = args.prep.options();
     let mut failed = false;
     let mut reports = Vec::new();
-    for target in expand(&args.paths, &args.seqs) {
+    for target in super::expand(&args.paths, &args.seqs) {
         let outcome = target.and_then(|seq| {
             let mut bars = DecodeBars::new(&seq.name, quiet);
             let result = inspect(ffmpeg, &seq, &options, &mut |p| bars.update(p));
@@ -49,34 +47,6 @@ pub fn run(ffmpeg: &Ffmpeg, args: &InspectArgs, quiet: bool) -> anyhow::Result<E
 }
 
 /// Sequence folders as given, data roots expanded; plain files are skipped with a note.
-fn expand(paths: &[PathBuf], selection: &Selection) -> Vec<void_sequence::Result<Sequence>> {
-    let mut out = Vec::new();
-    for path in paths {
-        if path.is_file() {
-            eprintln!(
-                "note: skipping {}: a file, not a sequence folder",
-                path.display()
-            );
-        } else if path.is_dir() && !is_sequence_dir(path) && has_sequences(path) {
-            match discover(path, selection) {
-                Ok(seqs) => out.extend(seqs.into_iter().map(Ok)),
-                Err(e) => out.push(Err(e)),
-            }
-        } else {
-            out.push(Sequence::open(path));
-        }
-    }
-    out
-}
-
-fn has_sequences(dir: &Path) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|entries| {
-        entries
-            .filter_map(|e| e.ok())
-            .any(|e| is_sequence_dir(&e.path()))
-    })
-}
-
 fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())

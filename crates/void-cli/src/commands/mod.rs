@@ -3,11 +3,16 @@
 mod inspect;
 mod parity;
 mod preprocess;
+mod remove;
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 use void_video::Ffmpeg;
+
+use std::path::{Path, PathBuf};
+
+use void_sequence::{Selection, Sequence, discover, is_sequence_dir};
 
 use crate::cli::{Cli, Command, ParityCommand};
 
@@ -17,6 +22,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Inspect(ref args) => inspect::run(&ffmpeg()?, args, cli.quiet),
         Command::Preprocess(ref args) => preprocess::run(&ffmpeg()?, args, cli.quiet),
+        Command::Remove(ref args) => remove::run(&ffmpeg()?, args, cli.quiet),
         Command::Parity(ParityCommand::Transformer(ref args)) => parity::transformer(args),
         Command::Parity(ParityCommand::T5(ref args)) => parity::t5(args),
         Command::Parity(ParityCommand::Scheduler(ref args)) => parity::scheduler(args),
@@ -24,4 +30,37 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Parity(ParityCommand::VaeDecode(ref args)) => parity::vae(args, false),
         Command::Parity(ParityCommand::Tokenize(ref args)) => parity::tokenize(args),
     }
+}
+
+/// The sequences named by `paths`: sequence folders as they are, data roots expanded to their
+/// sequence folders (filtered by `selection`); plain files are skipped with a note.
+pub(crate) fn expand(
+    paths: &[PathBuf],
+    selection: &Selection,
+) -> Vec<void_sequence::Result<Sequence>> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_file() {
+            eprintln!(
+                "note: skipping {}: a file, not a sequence folder",
+                path.display()
+            );
+        } else if path.is_dir() && !is_sequence_dir(path) && has_sequences(path) {
+            match discover(path, selection) {
+                Ok(seqs) => out.extend(seqs.into_iter().map(Ok)),
+                Err(e) => out.push(Err(e)),
+            }
+        } else {
+            out.push(Sequence::open(path));
+        }
+    }
+    out
+}
+
+fn has_sequences(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .filter_map(|e| e.ok())
+            .any(|e| is_sequence_dir(&e.path()))
+    })
 }
