@@ -317,6 +317,14 @@ pub struct RemoveArgs {
     #[arg(long, value_name = "HxW|auto")]
     pub vae_tile: Option<TileArg>,
 
+    /// What stays in memory. `full`: T5, VAE and transformer loaded once for the whole run
+    /// (fastest for batches). `offload`: each network is loaded when its stage starts and
+    /// freed when it ends, so T5 is gone before the transformer arrives and the VAE is there
+    /// only while it codes (peak = the largest stage, not the sum; reloads cost a few seconds
+    /// per sequence from the page cache).
+    #[arg(long, value_enum, default_value = "full")]
+    pub memory: MemoryMode,
+
     /// Redo sequences whose outputs exist.
     #[arg(long)]
     pub overwrite: bool,
@@ -333,6 +341,15 @@ pub struct RemoveArgs {
 
     #[command(flatten)]
     pub prep: PrepArgs,
+}
+
+/// `--memory` of `void remove`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MemoryMode {
+    /// Every network loaded once and kept.
+    Full,
+    /// Each network loaded for its stage and freed after it.
+    Offload,
 }
 
 /// `--device` of `void remove`.

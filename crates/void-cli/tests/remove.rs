@@ -100,7 +100,11 @@ fn every_sample_keeps_its_frame_count_and_rate() {
 fn reference_layout_writes_the_reference_files() {
     let out = tempfile::tempdir().unwrap();
     let seq = samples().join("BigBen");
-    let result = remove(&[&seq], out.path(), &["--reference-layout"]);
+    let result = remove(
+        &[&seq],
+        out.path(),
+        &["--reference-layout", "--memory", "offload"],
+    );
     assert!(
         result.status.success(),
         "{}",

@@ -10,6 +10,9 @@ pub enum Error {
     /// Inputs that do not fit together or an option out of range (the message says which).
     #[error("{0}")]
     Invalid(String),
+    /// A network could not be loaded (on demand).
+    #[error("{0}")]
+    Load(Box<dyn std::error::Error + Send + Sync>),
     /// A network failed.
     #[error(transparent)]
     Model(#[from] void_models::Error),

@@ -17,4 +17,4 @@ pub use error::{Error, Result};
 pub use inputs::pass1_tensors;
 pub use noise::Noise;
 pub use observer::{Observer, Stage};
-pub use pass1::{Models, Pass1, Pass1Options};
+pub use pass1::{Loader, Models, Pass1, Pass1Options, Resident};

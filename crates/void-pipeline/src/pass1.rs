@@ -4,26 +4,58 @@
 use candle_core::{DType, Device, Tensor};
 use void_models::t5::T5EncoderModel;
 use void_models::transformer::CogVideoXTransformer3DModel;
-use void_models::vae::{AutoencoderKLCogVideoX, Tiling};
+use void_models::vae::{AutoencoderKLCogVideoX, Tiling, VaeConfig};
 use void_schedulers::{Ddim, Flavour, SchedulerConfig};
 use void_tokenizer::T5Tokenizer;
 
 use crate::windows::{weights, window_latents, windows};
 use crate::{Error, Noise, Observer, Result, Stage};
 
-/// The loaded networks of one pass.
-#[derive(Debug)]
+/// The networks of one pass: tokenizer and scheduler config are small and always at hand; the
+/// three large networks are [`Resident`], kept or loaded for each use.
 pub struct Models {
     /// The base model's `tokenizer/`.
     pub tokenizer: T5Tokenizer,
     /// The base model's `text_encoder/` (T5-XXL).
-    pub text_encoder: T5EncoderModel,
+    pub text_encoder: Resident<T5EncoderModel>,
     /// The base model's `vae/`.
-    pub vae: AutoencoderKLCogVideoX,
+    pub vae: Resident<AutoencoderKLCogVideoX>,
+    /// The VAE's config (shapes are known without loading the VAE).
+    pub vae_config: VaeConfig,
     /// The VOID transformer (`void_pass1.safetensors`).
-    pub transformer: CogVideoXTransformer3DModel,
+    pub transformer: Resident<CogVideoXTransformer3DModel>,
     /// The base model's `scheduler/scheduler_config.json`.
     pub scheduler: SchedulerConfig,
+}
+
+/// A loader of one network, called each time an on-demand network is needed.
+pub type Loader<T> =
+    Box<dyn Fn() -> std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>>;
+
+/// A large network either kept in memory for the whole run, or loaded when a stage needs it
+/// and freed when the stage ends (`--memory offload`: T5 is gone before the transformer
+/// arrives, the VAE is there only while it codes).
+pub enum Resident<T> {
+    /// Loaded once, kept.
+    Kept(T),
+    /// Loaded for each use.
+    OnDemand(Loader<T>),
+}
+
+impl<T> Resident<T> {
+    /// Runs `f` with the network, loading it first (and dropping it after) when on demand.
+    ///
+    /// # Errors
+    /// [`Error::Load`] if loading fails, or `f`'s error.
+    pub fn with<R>(&self, f: impl FnOnce(&T) -> Result<R>) -> Result<R> {
+        match self {
+            Self::Kept(model) => f(model),
+            Self::OnDemand(load) => {
+                let model = load().map_err(Error::Load)?;
+                f(&model)
+            }
+        }
+    }
 }
 
 /// Pass 1's settings. [`Default`] is the reference's README setting (50 steps; its CLI
@@ -64,7 +96,6 @@ impl Default for Pass1Options {
 }
 
 /// Pass 1 with its models on one device, activations in one dtype (the transformer's).
-#[derive(Debug)]
 pub struct Pass1 {
     models: Models,
     device: Device,
@@ -89,7 +120,7 @@ impl Pass1 {
     /// The shape of the initial latents for `frames` padded frames of `height` x `width`:
     /// `(1, latent_frames, latent_channels, height / 8, width / 8)`.
     pub fn latent_shape(&self, frames: usize, height: usize, width: usize) -> [usize; 5] {
-        let vae = self.models.vae.config();
+        let vae = &self.models.vae_config;
         let f = vae.spatial_factor();
         [
             1,
@@ -122,26 +153,37 @@ impl Pass1 {
         // Conditioning: the VAE sees 1 - mask as a [0, 1] image and the full video in [-1, 1]
         // plus noise (none where a pixel is exactly -1).
         let mask_image = (1.0 - mask.to_device(&self.device)?)?.repeat((1, 3, 1, 1))?;
-        let mask_latents = self.encode(
-            &as_vae_video(&mask_image)?,
-            Stage::EncodeMask,
-            options,
-            observer,
-        )?;
         let video = as_vae_video(&video.to_device(&self.device)?)?.affine(2.0, -1.0)?;
         let aug = noise.video.to_device(&self.device)?;
         let sigma = Tensor::new(options.noise_aug_strength as f32, &self.device)?;
         let aug = aug.broadcast_mul(&sigma)?;
         let aug = video.eq(-1.0)?.where_cond(&aug.zeros_like()?, &aug)?;
-        let video_latents = self.encode(&(video + aug)?, Stage::EncodeVideo, options, observer)?;
-        let inpaint = Tensor::cat(&[mask_latents, video_latents], 2)?.to_dtype(self.dtype)?;
+        let noisy_video = (video + aug)?;
+        let inpaint = self.models.vae.with(|vae| {
+            let image = as_vae_video(&mask_image)?;
+            let mask_latents = self.encode(vae, &image, Stage::EncodeMask, options, observer)?;
+            let video_latents =
+                self.encode(vae, &noisy_video, Stage::EncodeVideo, options, observer)?;
+            Ok(Tensor::cat(&[mask_latents, video_latents], 2)?.to_dtype(self.dtype)?)
+        })?;
 
         let latents = noise
             .latents
             .to_device(&self.device)?
             .to_dtype(self.dtype)?;
-        let latents = self.denoise(latents, &inpaint, &prompt_embeds, options, observer)?;
-        self.decode(&latents, options, observer)
+        let latents = self.models.transformer.with(|transformer| {
+            self.denoise(
+                transformer,
+                latents,
+                &inpaint,
+                &prompt_embeds,
+                options,
+                observer,
+            )
+        })?;
+        self.models
+            .vae
+            .with(|vae| self.decode(vae, &latents, options, observer))
     }
 
     /// Tokenizer and T5 (once), in the transformer's dtype; with guidance, `[negative; prompt]`.
@@ -168,8 +210,7 @@ impl Pass1 {
         let embeds = self
             .models
             .text_encoder
-            .forward(&ids)?
-            .to_dtype(self.dtype)?;
+            .with(|t5| Ok(t5.forward(&ids)?.to_dtype(self.dtype)?))?;
         self.device.synchronize()?;
         observer.advance(Stage::TextEncode, 1);
         observer.end(Stage::TextEncode);
@@ -180,12 +221,12 @@ impl Pass1 {
     /// scaling_factor` as `(1, f', c, h', w')` in the VAE's dtype.
     fn encode(
         &self,
+        vae: &AutoencoderKLCogVideoX,
         x: &Tensor,
         stage: Stage,
         options: &Pass1Options,
         observer: &mut dyn Observer,
     ) -> Result<Tensor> {
-        let vae = &self.models.vae;
         let x = x.to_dtype(self.dtype)?;
         let chunks = void_models::vae::encode_chunks(x.dim(2)?).count();
         observer.begin(stage, chunks);
@@ -203,6 +244,7 @@ impl Pass1 {
     /// The DDIM loop with temporal multidiffusion.
     fn denoise(
         &self,
+        transformer: &CogVideoXTransformer3DModel,
         mut latents: Tensor,
         inpaint: &Tensor,
         prompt_embeds: &Tensor,
@@ -226,7 +268,15 @@ impl Pass1 {
         let mut done = 0;
         for &t in &timesteps {
             latents = if spans.len() == 1 {
-                let z = self.step(&scheduler, t, &latents, inpaint, prompt_embeds, options)?;
+                let z = self.step(
+                    transformer,
+                    &scheduler,
+                    t,
+                    &latents,
+                    inpaint,
+                    prompt_embeds,
+                    options,
+                )?;
                 done += 1;
                 observer.advance(Stage::Denoise, done);
                 z
@@ -235,6 +285,7 @@ impl Pass1 {
                 let mut wsum = vec![0f32; total_latents];
                 for span in &spans {
                     let z = self.step(
+                        transformer,
                         &scheduler,
                         t,
                         &latents.narrow(1, span.start, span.len())?,
@@ -268,8 +319,10 @@ impl Pass1 {
 
     /// One transformer call and DDIM step on one window (`_sample`): returns the window's
     /// previous latents in the latents' dtype.
+    #[allow(clippy::too_many_arguments)] // the window's whole state; two call sites
     fn step(
         &self,
+        transformer: &CogVideoXTransformer3DModel,
         scheduler: &Ddim,
         t: usize,
         latents: &Tensor,
@@ -284,10 +337,7 @@ impl Pass1 {
         }
         let batch = x.dim(0)?;
         let timestep = Tensor::new(vec![t as i64; batch], &self.device)?;
-        let mut v = self
-            .models
-            .transformer
-            .forward(&x, prompt_embeds, &timestep)?;
+        let mut v = transformer.forward(&x, prompt_embeds, &timestep)?;
         if guided {
             let (u, c) = (v.narrow(0, 0, 1)?, v.narrow(0, 1, 1)?);
             v = (&u + ((c - &u)? * options.guidance_scale)?)?;
@@ -299,11 +349,11 @@ impl Pass1 {
     /// rounded to the VAE's dtype; returns `(f, 3, h, w)` f32 on the CPU.
     fn decode(
         &self,
+        vae: &AutoencoderKLCogVideoX,
         latents: &Tensor,
         options: &Pass1Options,
         observer: &mut dyn Observer,
     ) -> Result<Tensor> {
-        let vae = &self.models.vae;
         let z = latents.permute((0, 2, 1, 3, 4))?;
         let z = scale(&z, 1.0 / vae.config().scaling_factor)?;
         let chunks = void_models::vae::decode_chunks(z.dim(2)?).count();

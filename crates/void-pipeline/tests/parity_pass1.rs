@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
-use void_pipeline::{Models, Noise, Pass1, Pass1Options, pass1_tensors};
+use void_pipeline::{Models, Noise, Pass1, Pass1Options, Resident, pass1_tensors};
 use void_prep::SampleSize;
 use void_schedulers::SchedulerConfig;
 use void_sequence::{PrepOptions, Sequence, load_pass1_inputs};
@@ -57,13 +57,17 @@ fn counter_normals(seed: u64, shape: &[usize]) -> Tensor {
 fn load_models(base: &Path, pass1: &Path) -> Models {
     let (cpu, f32) = (Device::Cpu, DType::F32);
     let scheduler = std::fs::read_to_string(base.join("scheduler/scheduler_config.json")).unwrap();
+    let vae = void_weights::vae::load_vae(base, &base.join("vae"), f32, &cpu).unwrap();
     Models {
         tokenizer: T5Tokenizer::from_dir(base.join("tokenizer")).unwrap(),
-        text_encoder: void_weights::t5::load_t5(base, &base.join("text_encoder"), f32, &cpu)
-            .unwrap(),
-        vae: void_weights::vae::load_vae(base, &base.join("vae"), f32, &cpu).unwrap(),
-        transformer: void_weights::transformer::load_transformer(base, pass1, None, f32, &cpu)
-            .unwrap(),
+        text_encoder: Resident::Kept(
+            void_weights::t5::load_t5(base, &base.join("text_encoder"), f32, &cpu).unwrap(),
+        ),
+        vae_config: vae.config().clone(),
+        vae: Resident::Kept(vae),
+        transformer: Resident::Kept(
+            void_weights::transformer::load_transformer(base, pass1, None, f32, &cpu).unwrap(),
+        ),
         scheduler: SchedulerConfig::from_json(&scheduler).unwrap(),
     }
 }

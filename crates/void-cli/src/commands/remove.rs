@@ -7,13 +7,13 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use candle_core::{DType, Device};
 use void_models::vae::Tiling;
-use void_pipeline::{Models, Noise, Pass1, Pass1Options, pass1_tensors};
+use void_pipeline::{Loader, Models, Noise, Pass1, Pass1Options, Resident, pass1_tensors};
 use void_schedulers::SchedulerConfig;
 use void_sequence::{Layout, Sequence, load_pass1_inputs, write_outputs};
 use void_tokenizer::T5Tokenizer;
 use void_video::Ffmpeg;
 
-use crate::cli::{DTypeArg, RemoveArgs, RemoveDevice, TileArg};
+use crate::cli::{DTypeArg, MemoryMode, RemoveArgs, RemoveDevice, TileArg};
 use crate::commands::expand;
 use crate::progress::{DecodeBars, PassBars};
 
@@ -52,15 +52,21 @@ pub fn run(ffmpeg: &Ffmpeg, args: &RemoveArgs, quiet: bool) -> anyhow::Result<Ex
     if !todo.is_empty() {
         let (device, dtype) = device_and_dtype(args)?;
         let start = Instant::now();
-        let pass1 = Pass1::new(load_models(args, &device, dtype)?, device, dtype);
+        let pass1 = Pass1::new(load_models(args, &device, dtype)?, device.clone(), dtype);
         eprintln!(
-            "models loaded in {:.1} s ({dtype:?} on {})",
+            "models {} in {:.1} s ({dtype:?} on {}, --memory {:?})",
+            if args.memory == MemoryMode::Full {
+                "loaded"
+            } else {
+                "found"
+            },
             start.elapsed().as_secs_f64(),
-            if pass1_device_is_cuda(&pass1) {
+            if device.is_cuda() {
                 "the GPU"
             } else {
                 "the CPU"
-            }
+            },
+            args.memory
         );
         let options = pass_options(args, pass1.models())?;
         for seq in &todo {
@@ -101,10 +107,6 @@ fn print_summary(rows: &[Row]) {
     for r in rows {
         eprintln!("{:width$}  {:>8.1}  {}", r.name, r.seconds, r.status);
     }
-}
-
-fn pass1_device_is_cuda(pass1: &Pass1) -> bool {
-    pass1.models().text_encoder.device().is_cuda()
 }
 
 /// Preprocess, run, write; prints the stage times.
@@ -238,19 +240,55 @@ fn load_models(args: &RemoveArgs, device: &Device, dtype: DType) -> anyhow::Resu
     let scheduler_file = base.join("scheduler/scheduler_config.json");
     let scheduler = std::fs::read_to_string(&scheduler_file)
         .with_context(|| format!("{}: cannot read", scheduler_file.display()))?;
+    let (_, vae_config) = void_weights::vae::read_vae_config(&base)?;
+    let keep = args.memory == MemoryMode::Full;
+    let (b, d) = (base.clone(), device.clone());
+    let text_encoder = resident(
+        keep,
+        Box::new(move || {
+            Ok(void_weights::t5::load_t5(
+                &b,
+                &b.join("text_encoder"),
+                dtype,
+                &d,
+            )?)
+        }),
+    )?;
+    let (b, d) = (base.clone(), device.clone());
+    let vae = resident(
+        keep,
+        Box::new(move || Ok(void_weights::vae::load_vae(&b, &b.join("vae"), dtype, &d)?)),
+    )?;
+    let (b, d) = (base.clone(), device.clone());
+    let transformer = resident(
+        keep,
+        Box::new(move || {
+            Ok(void_weights::transformer::load_transformer(
+                &b,
+                &transformer,
+                None,
+                dtype,
+                &d,
+            )?)
+        }),
+    )?;
     Ok(Models {
         tokenizer: T5Tokenizer::from_dir(base.join("tokenizer"))?,
-        text_encoder: void_weights::t5::load_t5(&base, &base.join("text_encoder"), dtype, device)?,
-        vae: void_weights::vae::load_vae(&base, &base.join("vae"), dtype, device)?,
-        transformer: void_weights::transformer::load_transformer(
-            &base,
-            &transformer,
-            None,
-            dtype,
-            device,
-        )?,
+        text_encoder,
+        vae,
+        vae_config,
+        transformer,
         scheduler: SchedulerConfig::from_json(&scheduler)
             .with_context(|| scheduler_file.display().to_string())?,
+    })
+}
+
+/// Loads now and keeps (`keep`), or loads on each use.
+fn resident<T>(keep: bool, load: Loader<T>) -> anyhow::Result<Resident<T>> {
+    Ok(if keep {
+        Resident::Kept(load().map_err(|e| anyhow::anyhow!(e))?)
+    } else {
+        Resident::OnDemand(load)
     })
 }
 
@@ -259,11 +297,11 @@ fn pass_options(args: &RemoveArgs, models: &Models) -> anyhow::Result<Pass1Optio
         bail!("--steps must be at least 1");
     }
     let tiling = args.vae_tile.map(|tile| match tile {
-        TileArg::Auto => Tiling::for_config(models.vae.config()),
+        TileArg::Auto => Tiling::for_config(&models.vae_config),
         TileArg::Size(tile_height, tile_width) => Tiling {
             tile_height,
             tile_width,
-            ..Tiling::for_config(models.vae.config())
+            ..Tiling::for_config(&models.vae_config)
         },
     });
     Ok(Pass1Options {
