@@ -69,9 +69,10 @@ impl DecodeBars {
     }
 }
 
-/// Download bars: one for the file being fetched (or verified), one for all bytes to fetch.
-/// Hidden with `--quiet` or when stderr is not a terminal; notes about retries are printed
-/// unless `--quiet`.
+/// Download bars: one for the file being fetched (or verified), under its name, and one for
+/// all bytes to fetch.
+/// Hidden with `--quiet` or when stderr is not a terminal (then each finished file gets a
+/// line instead); notes about retries are printed unless `--quiet`.
 pub struct DownloadBars {
     quiet: bool,
     multi: MultiProgress,
@@ -116,7 +117,7 @@ impl DownloadBars {
                 if fetch > 0 {
                     let bar = self.multi.add(ProgressBar::new(fetch_bytes));
                     bar.set_style(style(
-                        "{prefix:>9} {bar:30} {bytes:>10}/{total_bytes:10} {binary_bytes_per_sec:>12} eta {eta}",
+                        "{prefix:>9} {bar:25} {bytes:>10}/{total_bytes:10} {binary_bytes_per_sec:>12} eta {eta}",
                     ));
                     bar.set_prefix("total");
                     self.overall = Some(bar);
@@ -153,7 +154,13 @@ impl DownloadBars {
             Event::Restarting { file, reason } => {
                 self.note(&format!("note: {file}: {reason}; starting it over"));
             }
-            Event::Done { .. } => self.clear_file(),
+            Event::Done { file, size } => {
+                self.clear_file();
+                // Without bars (stderr is not a terminal), one line per file shows progress.
+                if !self.quiet && self.multi.is_hidden() {
+                    eprintln!("fetched {file} ({})", bytes(size));
+                }
+            }
             _ => {}
         }
     }
@@ -175,7 +182,7 @@ impl DownloadBars {
                 self.clear_file();
                 let bar = ProgressBar::new(len);
                 bar.set_style(style(
-                    "{prefix:>9} {bar:30} {bytes:>10}/{total_bytes:10} {binary_bytes_per_sec:>12} {wide_msg}",
+                    "{msg}\n{prefix:>9} {bar:25} {bytes:>10}/{total_bytes:10} {binary_bytes_per_sec:>12}",
                 ));
                 bar.set_prefix("file");
                 // Keep the file bar above the total.

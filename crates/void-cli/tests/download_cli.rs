@@ -101,8 +101,14 @@ fn leaves_out_pass2_on_request() {
     let server = HubServer::start(vec![base_repo(), void_repo()]);
     let tmp = tempfile::tempdir().unwrap();
     let dir = dir_arg(tmp.path());
-    let (out, stderr) = void_download(&server.endpoint, &["-q", "--dir", &dir, "--no-pass2"], &[]);
+    let (out, stderr) = void_download(&server.endpoint, &["--dir", &dir, "--no-pass2"], &[]);
     assert!(out.status.success(), "{stderr}");
+    // Not a terminal, not quiet: a line per file instead of bars.
+    assert!(
+        stderr.contains("fetched void_pass1.safetensors (390.62 KiB)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("void_pass2"), "{stderr}");
     assert!(tmp.path().join("void_pass1.safetensors").is_file());
     assert!(!tmp.path().join("void_pass2.safetensors").exists());
 }
