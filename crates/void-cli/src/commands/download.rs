@@ -40,15 +40,13 @@ fn online(request: &Request, endpoint: &str, quiet: bool) -> anyhow::Result<Exit
     let result = void_hub::download(&hub, request, &mut |event| bars.update(event));
     bars.finish();
     let summary = result.map_err(|e| {
-        let resumable = matches!(e, void_hub::Error::Network { .. });
-        let err = anyhow::Error::new(e).context(format!(
-            "downloading the models into {}",
-            request.dir.display()
-        ));
-        if resumable {
-            err.context("the download stopped; run the same command again to resume it")
+        let into = format!("downloading the models into {}", request.dir.display());
+        if matches!(e, void_hub::Error::Network { .. }) {
+            anyhow::anyhow!(
+                "{into}: {e}\nwhat was downloaded is kept: run the same command again to go on"
+            )
         } else {
-            err
+            anyhow::Error::new(e).context(into)
         }
     })?;
     let elapsed = start.elapsed();
