@@ -69,6 +69,15 @@ impl Partial {
         Ok(())
     }
 
+    /// Returns `error`, deleting the file first if it is empty (nothing to resume).
+    fn keep_if_started(self, error: Error) -> Error {
+        if self.done == 0 {
+            self.discard(error)
+        } else {
+            error
+        }
+    }
+
     /// Deletes the file and returns `error`.
     fn discard(self, error: Error) -> Error {
         drop(self.file);
@@ -114,7 +123,7 @@ pub(crate) fn fetch_file(
         match attempt {
             Ok(()) => {}
             Err(Failure::Fatal(e @ Error::Mismatch { .. })) => return Err(part.discard(e)),
-            Err(Failure::Fatal(e)) => return Err(e),
+            Err(Failure::Fatal(e)) => return Err(part.keep_if_started(e)),
             Err(Failure::Transient {
                 reason,
                 retry_after,
@@ -124,11 +133,11 @@ pub(crate) fn fetch_file(
                 }
                 failures += 1;
                 let Some(wait) = hub.config().retry.delay(failures, retry_after) else {
-                    return Err(Error::Network {
+                    return Err(part.keep_if_started(Error::Network {
                         url,
                         reason,
                         attempts: failures,
-                    });
+                    }));
                 };
                 on_event(Event::Retrying {
                     what: job.label,

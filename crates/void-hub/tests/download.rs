@@ -358,6 +358,9 @@ fn persistent_server_errors_give_up_with_the_url() {
         text.contains("HTTP 500") && text.contains("3 attempts"),
         "{text}"
     );
+    // Nothing arrived, so no empty partial file is left behind.
+    let config = tmp.path().join(BASE_DIR_NAME).join("vae/config.json");
+    assert!(!config.exists() && !part_path(&config).exists());
 }
 
 #[test]
@@ -525,4 +528,30 @@ fn the_token_goes_to_the_hub_only() {
         assert_eq!(l.authorization.as_deref(), expected, "{l:?}");
     }
     assert!(log.iter().any(|l| l.server == "cdn"));
+}
+
+#[test]
+fn refusals_say_what_to_do() {
+    let server = server();
+    let tmp = tempfile::tempdir().unwrap();
+    // The Hub answers 401 for a repository that does not exist or is private.
+    server.fault(&format!("api:{VOID}"), Fault::Status(401), 1);
+    let err = run(&hub(&server, 3), &Request::new(tmp.path()))
+        .0
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::RepoNotFound { status: 401, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("set HF_TOKEN"), "{err}");
+    // 403: gated, or a token without access.
+    server.fault(&format!("api:{BASE}"), Fault::Status(403), 1);
+    let err = run(&hub(&server, 3), &Request::new(tmp.path()))
+        .0
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::AccessDenied { status: 403, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().starts_with(BASE), "{err}");
 }
