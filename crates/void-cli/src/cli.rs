@@ -48,10 +48,51 @@ pub enum Command {
     /// sequence of a data root, models loaded once. Writes <seq>.mp4 and <seq>_tuple.mp4 (input
     /// | mask | output | difference) to --out; sequences whose outputs exist are skipped.
     Remove(RemoveArgs),
+    /// Download the model files from the Hugging Face Hub: the CogVideoX-Fun-V1.5-5b-InP base
+    /// model (without the transformer weights, which the VOID checkpoints replace) and the
+    /// VOID checkpoints. Interrupted downloads resume; files already there are kept.
+    Download(DownloadArgs),
     /// Run one network on given inputs and save its output, to check void against any
     /// reference implementation.
     #[command(subcommand)]
     Parity(ParityCommand),
+}
+
+/// `void download`.
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// The folder to download into: DIR/CogVideoX-Fun-V1.5-5b-InP/ (the base model, laid out
+    /// as on the Hub), DIR/void_pass1.safetensors and DIR/void_pass2.safetensors. Default:
+    /// $VOID_HOME, else $XDG_CACHE_HOME/void, else ~/.cache/void.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Revision of the base model: a branch, tag or commit id.
+    #[arg(long, default_value = "main", value_name = "REV")]
+    pub revision: String,
+
+    /// Revision of the VOID checkpoints (netflix/void-model).
+    #[arg(long, default_value = "main", value_name = "REV")]
+    pub void_revision: String,
+
+    /// Leave out void_pass2.safetensors, the Pass 2 (warped-noise refinement) checkpoint.
+    #[arg(long)]
+    pub no_pass2: bool,
+
+    /// Use no network: check that every file is there (with the size the last download
+    /// recorded), list what is missing and exit with status 1 if anything is.
+    #[arg(long, env = "HF_HUB_OFFLINE", value_parser = clap::builder::FalseyValueParser::new())]
+    pub offline: bool,
+
+    /// The Hub to download from. A token in $HF_TOKEN is sent to it (never to the CDN it
+    /// redirects large files to).
+    #[arg(
+        long,
+        env = "HF_ENDPOINT",
+        default_value = void_hub::DEFAULT_ENDPOINT,
+        value_name = "URL"
+    )]
+    pub endpoint: String,
 }
 
 /// `void parity ...`: one forward pass of one network.
@@ -443,6 +484,32 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_download() {
+        let cli = Cli::try_parse_from([
+            "void",
+            "download",
+            "--dir",
+            "m",
+            "--no-pass2",
+            "--revision",
+            "v1",
+            "--endpoint",
+            "http://h",
+        ])
+        .unwrap();
+        let Command::Download(args) = cli.command else {
+            panic!("wrong subcommand")
+        };
+        assert_eq!(args.dir, Some(PathBuf::from("m")));
+        assert!(args.no_pass2);
+        assert_eq!(
+            (args.revision.as_str(), args.void_revision.as_str()),
+            ("v1", "main")
+        );
+        assert_eq!(args.endpoint, "http://h");
     }
 
     #[test]

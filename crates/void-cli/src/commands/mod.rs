@@ -1,5 +1,6 @@
 //! The subcommands.
 
+mod download;
 mod inspect;
 mod parity;
 mod preprocess;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(ref args) => inspect::run(&ffmpeg()?, args, cli.quiet),
         Command::Preprocess(ref args) => preprocess::run(&ffmpeg()?, args, cli.quiet),
         Command::Remove(ref args) => remove::run(&ffmpeg()?, args, cli.quiet),
+        Command::Download(ref args) => download::run(args, cli.quiet),
         Command::Parity(ParityCommand::Transformer(ref args)) => parity::transformer(args),
         Command::Parity(ParityCommand::T5(ref args)) => parity::t5(args),
         Command::Parity(ParityCommand::Scheduler(ref args)) => parity::scheduler(args),

@@ -1,6 +1,6 @@
 //! `void remove`: Pass 1 over one or many sequences, models loaded once.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -16,9 +16,6 @@ use void_video::Ffmpeg;
 use crate::cli::{DTypeArg, MemoryMode, RemoveArgs, RemoveDevice, TileArg};
 use crate::commands::expand;
 use crate::progress::{DecodeBars, PassBars};
-
-/// The base model's folder name as `void download` and the reference lay it out.
-const BASE_NAME: &str = "CogVideoX-Fun-V1.5-5b-InP";
 
 /// Runs Pass 1 on every sequence named; one failing sequence does not stop the others.
 pub fn run(ffmpeg: &Ffmpeg, args: &RemoveArgs, quiet: bool) -> anyhow::Result<ExitCode> {
@@ -186,12 +183,13 @@ fn device_and_dtype(args: &RemoveArgs) -> anyhow::Result<(Device, DType)> {
 fn model_paths(args: &RemoveArgs) -> anyhow::Result<(PathBuf, PathBuf)> {
     let dir = match &args.model_dir {
         Some(d) => d.clone(),
-        None => default_model_dir()?,
+        None => void_hub::default_dir()
+            .context("no --model-dir given, and no VOID_HOME or HOME to find the default")?,
     };
     let base = if dir.join("transformer/config.json").is_file() {
         dir.clone()
     } else {
-        dir.join(BASE_NAME)
+        dir.join(void_hub::BASE_DIR_NAME)
     };
     if !base.join("transformer/config.json").is_file() {
         bail!(
@@ -220,19 +218,6 @@ fn model_paths(args: &RemoveArgs) -> anyhow::Result<(PathBuf, PathBuf)> {
         })?,
     };
     Ok((base, transformer))
-}
-
-/// `$VOID_HOME`, else `$XDG_CACHE_HOME/void`, else `~/.cache/void`.
-fn default_model_dir() -> anyhow::Result<PathBuf> {
-    if let Some(home) = std::env::var_os("VOID_HOME") {
-        return Ok(PathBuf::from(home));
-    }
-    if let Some(cache) = std::env::var_os("XDG_CACHE_HOME") {
-        return Ok(PathBuf::from(cache).join("void"));
-    }
-    let home =
-        std::env::var_os("HOME").context("no --model-dir given and no HOME to find the default")?;
-    Ok(Path::new(&home).join(".cache/void"))
 }
 
 fn load_models(args: &RemoveArgs, device: &Device, dtype: DType) -> anyhow::Result<Models> {
