@@ -375,6 +375,16 @@ pub struct RemoveArgs {
     #[arg(long)]
     pub reference_layout: bool,
 
+    /// Also write <seq>_composite.mp4: the result resized to the input's native size (bilinear)
+    /// with the original pixels kept wherever the quadmask says keep, blended over a feathered
+    /// seam inside the keep region (nothing of the removed or affected regions comes back).
+    #[arg(long)]
+    pub composite: bool,
+
+    /// Width in native pixels of the composite's seam.
+    #[arg(long, default_value_t = 8, value_name = "PX")]
+    pub feather: usize,
+
     /// x264 quality of the outputs in the default layout (0 best .. 51 worst; the reference
     /// writes 25).
     #[arg(long, default_value_t = 18, value_name = "CRF")]

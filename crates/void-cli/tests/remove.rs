@@ -121,6 +121,69 @@ fn reference_layout_writes_the_reference_files() {
 }
 
 #[test]
+fn composite_is_native_size_and_keeps_the_original_where_the_mask_keeps() {
+    let out = tempfile::tempdir().unwrap();
+    let seq = samples().join("BigBen");
+    let result = remove(&[&seq], out.path(), &["--composite"]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let composite = out.path().join("BigBen_composite.mp4");
+    let input = probe(&seq.join("input_video.mp4"));
+    assert_eq!(probe(&composite), input);
+    // Frame 0, decoded: far from the mask the composite shows the input (up to H.264 at crf
+    // 18), inside the removal region it shows the (random-model) result.
+    let frame = |p: &Path| -> Vec<u8> {
+        let out = Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(p)
+            .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+            .output()
+            .unwrap();
+        out.stdout
+    };
+    let mask = |p: &Path| -> Vec<u8> {
+        let out = Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(p)
+            .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"])
+            .output()
+            .unwrap();
+        out.stdout
+    };
+    let (a, b) = (frame(&seq.join("input_video.mp4")), frame(&composite));
+    let m = mask(&seq.join("trimask_quadmask.mp4"));
+    assert_eq!(a.len(), b.len());
+    let (w, h) = (input.0 as usize, input.1 as usize);
+    let mut kept = (0u64, 0u64);
+    let mut removed = (0u64, 0u64);
+    for y in 0..h {
+        for x in 0..w {
+            // Deep inside a keep region: no mask pixel within 20 px is below keep.
+            let deep_keep = (y.saturating_sub(20)..(y + 21).min(h))
+                .all(|yy| (x.saturating_sub(20)..(x + 21).min(w)).all(|xx| m[yy * w + xx] > 200));
+            let p = (y * w + x) * 3;
+            let d: u64 = (0..3).map(|c| u64::from(a[p + c].abs_diff(b[p + c]))).sum();
+            if deep_keep {
+                kept = (kept.0 + d, kept.1 + 3);
+            } else if m[y * w + x] < 20 {
+                removed = (removed.0 + d, removed.1 + 3);
+            }
+        }
+    }
+    let kept_mean = kept.0 as f64 / kept.1 as f64;
+    let removed_mean = removed.0 as f64 / removed.1.max(1) as f64;
+    assert!(kept.1 > 0 && removed.1 > 0);
+    assert!(kept_mean < 3.0, "kept pixels differ by {kept_mean}");
+    assert!(
+        removed_mean > 10.0,
+        "removed pixels barely changed: {removed_mean}"
+    );
+}
+
+#[test]
 fn one_failing_sequence_does_not_stop_the_others() {
     let root = tempfile::tempdir().unwrap();
     let good = root.path().join("a_good");

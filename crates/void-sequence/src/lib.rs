@@ -6,6 +6,7 @@
 //! delegated to `void-video`, arithmetic to `void-prep`; nothing here prints: progress goes to a
 //! callback and warnings are returned as values.
 
+mod composite;
 mod error;
 mod export;
 mod inputs;
@@ -17,6 +18,7 @@ mod selection;
 mod sequence;
 mod turbo;
 
+pub use composite::write_composite;
 pub use error::{Error, Result};
 pub use export::write_safetensors;
 pub use inputs::{MaskFrames, Pass1Inputs, PrepOptions, Source, VideoFrames, load_pass1_inputs};

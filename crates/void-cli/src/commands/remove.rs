@@ -9,7 +9,7 @@ use candle_core::{DType, Device};
 use void_models::vae::Tiling;
 use void_pipeline::{Loader, Models, Noise, Pass1, Pass1Options, Resident, pass1_tensors};
 use void_schedulers::SchedulerConfig;
-use void_sequence::{Layout, Sequence, load_pass1_inputs, write_outputs};
+use void_sequence::{Layout, Sequence, load_pass1_inputs, write_composite, write_outputs};
 use void_tokenizer::T5Tokenizer;
 use void_video::Ffmpeg;
 
@@ -138,6 +138,17 @@ fn remove_one(
     let write_start = Instant::now();
     let paths = layout.paths(&args.out, &seq.name);
     let frames: Vec<f32> = frames.flatten_all()?.to_vec1()?;
+    // The composite first: the main outputs mark the sequence done.
+    if args.composite {
+        let name = paths
+            .video
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned());
+        let path = paths
+            .video
+            .with_file_name(format!("{}_composite.mp4", name.unwrap_or_default()));
+        write_composite(ffmpeg, &inputs, &frames, &path, args.feather, args.crf)?;
+    }
     write_outputs(ffmpeg, &inputs, &frames, &paths, layout, args.crf)?;
     let write_s = write_start.elapsed().as_secs_f64();
 
