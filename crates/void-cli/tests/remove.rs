@@ -124,7 +124,7 @@ fn reference_layout_writes_the_reference_files() {
 fn composite_is_native_size_and_keeps_the_original_where_the_mask_keeps() {
     let out = tempfile::tempdir().unwrap();
     let seq = samples().join("BigBen");
-    let result = remove(&[&seq], out.path(), &["--composite"]);
+    let result = remove(&[&seq], out.path(), &["--composite", "--memory", "low"]);
     assert!(
         result.status.success(),
         "{}",

@@ -67,3 +67,34 @@ fn tiny_config_a_int_timestep() {
 fn tiny_config_b_batch2_odd_grid_width_short_text() {
     check("b");
 }
+
+#[test]
+fn fp8_weight_storage_stays_close() {
+    use void_models::ops::linear::WeightStorage;
+    for config in ["a", "b"] {
+        let io = load(&format!("transformer_{config}_io.safetensors"));
+        let text =
+            std::fs::read_to_string(golden(&format!("transformer_{config}_config.json"))).unwrap();
+        let cfg = TransformerConfig::from_json(&text).unwrap();
+        let vb = VarBuilder::from_tensors(
+            load(&format!("transformer_{config}_weights.safetensors")),
+            DType::F32,
+            &Device::Cpu,
+        );
+        let model =
+            CogVideoXTransformer3DModel::with_storage(&cfg, vb, WeightStorage::Fp8E4M3).unwrap();
+        let out = model
+            .forward(
+                &io["hidden_states"],
+                &io["encoder_hidden_states"],
+                &io["timestep"],
+            )
+            .unwrap();
+        let err = rel_l2(&out, &io["sample"]);
+        eprintln!("config {config} fp8 weights: rel-L2 {err:e}");
+        assert!(
+            err > 1e-4 && err <= 5e-2,
+            "config {config} fp8: rel-L2 {err:e}"
+        );
+    }
+}

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Shape, Tensor};
+use void_models::ops::linear::WeightStorage;
 use void_models::transformer::{CogVideoXTransformer3DModel, TransformerConfig};
 
 use crate::{Result, WeightFiles};
@@ -37,6 +38,30 @@ pub fn load_transformer(
     dtype: DType,
     device: &Device,
 ) -> Result<CogVideoXTransformer3DModel> {
+    load_transformer_with(
+        config,
+        weights,
+        in_channels,
+        dtype,
+        device,
+        WeightStorage::Native,
+    )
+}
+
+/// [`load_transformer`] with the blocks' weight matrices stored as `storage` says (fp8 halves
+/// the transformer's memory; each matrix is converted as it is read, so the full-precision
+/// weights never all sit in memory at once).
+///
+/// # Errors
+/// As [`load_transformer`].
+pub fn load_transformer_with(
+    config: &Path,
+    weights: &Path,
+    in_channels: Option<usize>,
+    dtype: DType,
+    device: &Device,
+    storage: WeightStorage,
+) -> Result<CogVideoXTransformer3DModel> {
     let (_, config) = read_config(config)?;
     let files = WeightFiles::open(weights)?;
     let per_channel = config.patch_size * config.patch_size * config.patch_t();
@@ -51,7 +76,7 @@ pub fn load_transformer(
     let adapt =
         move |name: &str, want: &Shape, t: Tensor| expand_patch_embed(name, want, t, per_channel);
     files.build(dtype, device, &adapt, |vb| {
-        CogVideoXTransformer3DModel::new(&config, vb)
+        CogVideoXTransformer3DModel::with_storage(&config, vb, storage)
     })
 }
 

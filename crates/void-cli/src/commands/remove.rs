@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use candle_core::{DType, Device};
+use void_models::ops::linear::WeightStorage;
 use void_models::vae::Tiling;
 use void_pipeline::{Loader, Models, Noise, Pass1, Pass1Options, Resident, pass1_tensors};
 use void_schedulers::SchedulerConfig;
@@ -238,6 +239,11 @@ fn load_models(args: &RemoveArgs, device: &Device, dtype: DType) -> anyhow::Resu
         .with_context(|| format!("{}: cannot read", scheduler_file.display()))?;
     let (_, vae_config) = void_weights::vae::read_vae_config(&base)?;
     let keep = args.memory == MemoryMode::Full;
+    let storage = if args.memory == MemoryMode::Low {
+        WeightStorage::Fp8E4M3
+    } else {
+        WeightStorage::Native
+    };
     let (b, d) = (base.clone(), device.clone());
     let text_encoder = resident(
         keep,
@@ -259,12 +265,13 @@ fn load_models(args: &RemoveArgs, device: &Device, dtype: DType) -> anyhow::Resu
     let transformer = resident(
         keep,
         Box::new(move || {
-            Ok(void_weights::transformer::load_transformer(
+            Ok(void_weights::transformer::load_transformer_with(
                 &b,
                 &transformer,
                 None,
                 dtype,
                 &d,
+                storage,
             )?)
         }),
     )?;
@@ -292,7 +299,11 @@ fn pass_options(args: &RemoveArgs, models: &Models) -> anyhow::Result<Pass1Optio
     if args.steps == 0 {
         bail!("--steps must be at least 1");
     }
-    let tiling = args.vae_tile.map(|tile| match tile {
+    let tile = match (args.vae_tile, args.memory) {
+        (None, MemoryMode::Low) => Some(TileArg::Auto),
+        (tile, _) => tile,
+    };
+    let tiling = tile.map(|tile| match tile {
         TileArg::Auto => Tiling::for_config(&models.vae_config),
         TileArg::Size(tile_height, tile_width) => Tiling {
             tile_height,

@@ -3,11 +3,12 @@
 //! (diffusers `cogvideox_transformer_3d.py`, `attention_processor.py:CogVideoXAttnProcessor2_0`).
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{LayerNorm, Linear, VarBuilder, layer_norm, linear};
+use candle_nn::{LayerNorm, VarBuilder, layer_norm};
 
 use super::TransformerConfig;
 use super::rope::apply_rotary;
 use crate::ops::attention::sdpa_chunked;
+use crate::ops::linear::{StoredLinear, WeightStorage};
 
 /// QK LayerNorm epsilon (diffusers `Attention(qk_norm="layer_norm", eps=1e-6)`).
 const QK_NORM_EPS: f64 = 1e-6;
@@ -15,7 +16,7 @@ const QK_NORM_EPS: f64 = 1e-6;
 /// `linear(silu(temb))` -> six modulation vectors, and one LayerNorm shared by both streams.
 #[derive(Clone, Debug)]
 struct CogVideoXLayerNormZero {
-    linear: Linear,
+    linear: StoredLinear,
     norm: LayerNorm,
 }
 
@@ -26,10 +27,10 @@ struct Modulated {
 }
 
 impl CogVideoXLayerNormZero {
-    fn new(cfg: &TransformerConfig, vb: VarBuilder) -> Result<Self> {
+    fn new(cfg: &TransformerConfig, vb: VarBuilder, storage: WeightStorage) -> Result<Self> {
         let d = cfg.inner_dim();
         Ok(Self {
-            linear: linear(cfg.time_embed_dim, 6 * d, vb.pp("linear"))?,
+            linear: StoredLinear::load(cfg.time_embed_dim, 6 * d, vb.pp("linear"), storage)?,
             norm: layer_norm(d, cfg.norm_eps, vb.pp("norm"))?,
         })
     }
@@ -69,10 +70,10 @@ impl CogVideoXLayerNormZero {
 /// Joint attention over `[text, video]` tokens.
 #[derive(Clone, Debug)]
 struct Attention {
-    to_q: Linear,
-    to_k: Linear,
-    to_v: Linear,
-    to_out: Linear,
+    to_q: StoredLinear,
+    to_k: StoredLinear,
+    to_v: StoredLinear,
+    to_out: StoredLinear,
     norm_q: LayerNorm,
     norm_k: LayerNorm,
     heads: usize,
@@ -80,13 +81,14 @@ struct Attention {
 }
 
 impl Attention {
-    fn new(cfg: &TransformerConfig, vb: VarBuilder) -> Result<Self> {
+    fn new(cfg: &TransformerConfig, vb: VarBuilder, storage: WeightStorage) -> Result<Self> {
         let (d, hd) = (cfg.inner_dim(), cfg.attention_head_dim);
+        let proj = |name: &str| StoredLinear::load(d, d, vb.pp(name), storage);
         Ok(Self {
-            to_q: linear(d, d, vb.pp("to_q"))?,
-            to_k: linear(d, d, vb.pp("to_k"))?,
-            to_v: linear(d, d, vb.pp("to_v"))?,
-            to_out: linear(d, d, vb.pp("to_out").pp("0"))?,
+            to_q: proj("to_q")?,
+            to_k: proj("to_k")?,
+            to_v: proj("to_v")?,
+            to_out: StoredLinear::load(d, d, vb.pp("to_out").pp("0"), storage)?,
             norm_q: layer_norm(hd, QK_NORM_EPS, vb.pp("norm_q"))?,
             norm_k: layer_norm(hd, QK_NORM_EPS, vb.pp("norm_k"))?,
             heads: cfg.num_attention_heads,
@@ -97,7 +99,7 @@ impl Attention {
     /// `x (b, l + n, d)` with the text first -> same shape.
     fn forward(&self, x: &Tensor, text_len: usize, rope: (&Tensor, &Tensor)) -> Result<Tensor> {
         let (b, s, _) = x.dims3()?;
-        let heads = |proj: &Linear, norm: Option<&LayerNorm>| -> Result<Tensor> {
+        let heads = |proj: &StoredLinear, norm: Option<&LayerNorm>| -> Result<Tensor> {
             let t = proj
                 .forward(x)?
                 .reshape((b, s, self.heads, self.head_dim))?
@@ -127,15 +129,16 @@ impl Attention {
 /// `net.0.proj → GELU(tanh) → net.2`.
 #[derive(Clone, Debug)]
 struct FeedForward {
-    proj_in: Linear,
-    proj_out: Linear,
+    proj_in: StoredLinear,
+    proj_out: StoredLinear,
 }
 
 impl FeedForward {
-    fn new(d: usize, vb: VarBuilder) -> Result<Self> {
+    fn new(d: usize, vb: VarBuilder, storage: WeightStorage) -> Result<Self> {
+        let net = vb.pp("net");
         Ok(Self {
-            proj_in: linear(d, 4 * d, vb.pp("net").pp("0").pp("proj"))?,
-            proj_out: linear(4 * d, d, vb.pp("net").pp("2"))?,
+            proj_in: StoredLinear::load(d, 4 * d, net.pp("0").pp("proj"), storage)?,
+            proj_out: StoredLinear::load(4 * d, d, net.pp("2"), storage)?,
         })
     }
 
@@ -154,13 +157,13 @@ pub struct CogVideoXBlock {
 }
 
 impl CogVideoXBlock {
-    /// Loads `transformer_blocks.{i}.*`.
-    pub fn new(cfg: &TransformerConfig, vb: VarBuilder) -> Result<Self> {
+    /// Loads `transformer_blocks.{i}.*`, its linear layers stored as `storage` says.
+    pub fn new(cfg: &TransformerConfig, vb: VarBuilder, storage: WeightStorage) -> Result<Self> {
         Ok(Self {
-            norm1: CogVideoXLayerNormZero::new(cfg, vb.pp("norm1"))?,
-            attn1: Attention::new(cfg, vb.pp("attn1"))?,
-            norm2: CogVideoXLayerNormZero::new(cfg, vb.pp("norm2"))?,
-            ff: FeedForward::new(cfg.inner_dim(), vb.pp("ff"))?,
+            norm1: CogVideoXLayerNormZero::new(cfg, vb.pp("norm1"), storage)?,
+            attn1: Attention::new(cfg, vb.pp("attn1"), storage)?,
+            norm2: CogVideoXLayerNormZero::new(cfg, vb.pp("norm2"), storage)?,
+            ff: FeedForward::new(cfg.inner_dim(), vb.pp("ff"), storage)?,
         })
     }
 

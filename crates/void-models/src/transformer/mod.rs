@@ -22,6 +22,7 @@ pub use block::CogVideoXBlock;
 pub use config::TransformerConfig;
 pub use embeddings::{CogVideoXPatchEmbed, TimestepEmbedding, timestep_features, unpatchify};
 
+use crate::ops::linear::WeightStorage;
 use crate::{Error, Result};
 
 /// `linear(silu(temb))` -> [shift, scale], then `norm(x)·(1+scale)+shift` (diffusers
@@ -66,12 +67,25 @@ impl CogVideoXTransformer3DModel {
     /// [`Error::Unsupported`] for configs this port does not implement; [`Error::Candle`] for a
     /// missing weight or one of the wrong shape (the message names the key).
     pub fn new(config: &TransformerConfig, vb: VarBuilder) -> Result<Self> {
+        Self::with_storage(config, vb, WeightStorage::Native)
+    }
+
+    /// [`new`](Self::new) with the blocks' linear layers (99.7% of the weights) stored as
+    /// `storage` says: [`WeightStorage::Fp8E4M3`] halves the transformer's memory.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn with_storage(
+        config: &TransformerConfig,
+        vb: VarBuilder,
+        storage: WeightStorage,
+    ) -> Result<Self> {
         config.check()?;
         let d = config.inner_dim();
         let out_features =
             config.out_channels * config.patch_size * config.patch_size * config.patch_t();
         let transformer_blocks = (0..config.num_layers)
-            .map(|i| CogVideoXBlock::new(config, vb.pp("transformer_blocks").pp(i)))
+            .map(|i| CogVideoXBlock::new(config, vb.pp("transformer_blocks").pp(i), storage))
             .collect::<candle_core::Result<_>>()?;
         Ok(Self {
             dtype: vb.dtype(),
