@@ -117,6 +117,10 @@ pub enum ParityCommand {
     /// 226 per prompt, padded with 0, no attention mask). Output: `last_hidden_state`
     /// [B,L,d_model] f32.
     T5(ParityT5Args),
+    /// Scaled dot-product attention as the transformer runs it: the fused kernel on CUDA for
+    /// bf16 heads of 64, the chunked path otherwise. Inputs (safetensors): `q` [B,H,Sq,D], `k`
+    /// and `v` [B,H,Sk,D]. Output: `out` [B,H,Sq,D] f32, softmax(q kᵀ / √D) v.
+    Attention(ParityAttentionArgs),
     /// The T5 tokenizer: prints the ids of one text as the pipeline computes them
     /// (`padding="max_length", truncation=True`: the text's ids, `</s>`, then pad ids).
     Tokenize(ParityTokenizeArgs),
@@ -223,6 +227,13 @@ pub struct ParityTransformerArgs {
     /// patch embedding the way the reference does.
     #[arg(long, value_name = "N")]
     pub in_channels: Option<usize>,
+    #[command(flatten)]
+    pub run: ParityRunArgs,
+}
+
+/// `void parity attention`.
+#[derive(Debug, Args)]
+pub struct ParityAttentionArgs {
     #[command(flatten)]
     pub run: ParityRunArgs,
 }

@@ -27,6 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Download(ref args) => download::run(args, cli.quiet),
         Command::Parity(ParityCommand::Transformer(ref args)) => parity::transformer(args),
         Command::Parity(ParityCommand::T5(ref args)) => parity::t5(args),
+        Command::Parity(ParityCommand::Attention(ref args)) => parity::attention(args),
         Command::Parity(ParityCommand::Scheduler(ref args)) => parity::scheduler(args),
         Command::Parity(ParityCommand::VaeEncode(ref args)) => parity::vae(args, true),
         Command::Parity(ParityCommand::VaeDecode(ref args)) => parity::vae(args, false),

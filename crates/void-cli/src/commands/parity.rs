@@ -15,8 +15,8 @@ use void_weights::transformer::load_transformer;
 use void_weights::vae::load_vae;
 
 use crate::cli::{
-    DTypeArg, DeviceArg, FlavourArg, ParitySchedulerArgs, ParityT5Args, ParityTokenizeArgs,
-    ParityTransformerArgs, ParityVaeArgs, TileArg,
+    DTypeArg, DeviceArg, FlavourArg, ParityAttentionArgs, ParitySchedulerArgs, ParityT5Args,
+    ParityTokenizeArgs, ParityTransformerArgs, ParityVaeArgs, TileArg,
 };
 
 /// Runs the transformer once (or `--repeat` times) and writes `sample`.
@@ -127,6 +127,32 @@ pub fn t5(args: &ParityT5Args) -> anyhow::Result<ExitCode> {
         cfg.num_layers,
         cfg.d_model,
         ids.dims(),
+        run.device,
+        run.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs attention once (or `--repeat` times) and writes `out`.
+pub fn attention(args: &ParityAttentionArgs) -> anyhow::Result<ExitCode> {
+    let run = &args.run;
+    let (device, dtype) = (device(run.device)?, dtype(run.dtype));
+    let inputs = read_inputs(&run.inputs, &["q", "k", "v"], &device)?;
+    let [q, k, v] = ["q", "k", "v"].map(|name| inputs[name].to_dtype(dtype));
+    let (q, k, v) = (q?, k?, v?);
+    let scale = 1.0
+        / (q.dim(3)
+            .with_context(|| format!("{}: `q`", run.inputs.display()))? as f64)
+            .sqrt();
+    let (out, median, counted) = repeated(run.repeat, &device, || {
+        void_models::ops::attention::sdpa(&q, &k, &v, scale)
+            .with_context(|| run.inputs.display().to_string())
+    })?;
+    write_outputs(&run.out, &HashMap::from([("out".to_string(), out)]))?;
+    eprintln!(
+        "attention: q {:?}, k {:?}, {dtype:?} on {:?}; forward {median:.5} s (median of {counted}); wrote {}",
+        q.dims(),
+        k.dims(),
         run.device,
         run.out.display()
     );

@@ -1,6 +1,7 @@
 //! Scaled dot-product attention that never materialises the whole score tensor.
 //!
-//! Heads and query rows are processed in chunks whose score block holds at most
+//! [`sdpa`] picks the fused CUDA kernel (`void-kernels`, bf16, heads of 64) when the build has
+//! CUDA and the inputs suit it, and the portable chunked path otherwise. In the chunked path heads and query rows are processed in chunks whose score block holds at most
 //! [`SCORE_BUDGET`] elements, so memory stays bounded whatever the sequence length and head
 //! count (11,314 tokens x 48 heads would need 12 GB of bf16 scores at once). Softmax runs in
 //! f32 for every input dtype, as PyTorch's fused kernels do.
@@ -11,6 +12,17 @@ use candle_core::{DType, Result, Tensor};
 pub const SCORE_BUDGET: usize = 64 << 20;
 
 /// `softmax(q kᵀ · scale) v` for `q, k, v` of shape `(batch, heads, seq, head_dim)`; no mask.
+/// The result may be a strided view (the fused kernel returns heads interleaved, so that
+/// `transpose(1, 2)` of it is contiguous).
+pub fn sdpa(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64) -> Result<Tensor> {
+    #[cfg(feature = "cuda")]
+    if void_kernels::flash_attention_supports(q, k, v) {
+        return void_kernels::flash_attention(q, k, v, scale);
+    }
+    sdpa_chunked(q, k, v, scale)
+}
+
+/// [`sdpa`] on any device and dtype, in chunks of at most [`SCORE_BUDGET`] score elements.
 pub fn sdpa_chunked(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64) -> Result<Tensor> {
     sdpa_within(q, k, v, scale, SCORE_BUDGET)
 }

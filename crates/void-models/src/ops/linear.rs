@@ -2,9 +2,10 @@
 //!
 //! fp8 storage keeps `q = round_e4m3(w / s)` with one power-of-two scale `s` per matrix (the
 //! largest |w| lands in e4m3's top binade, below 448) and computes in the activations' dtype:
-//! `y = (x · qᵀ) · s + b`, `q` widened exactly to bf16/f32 for each product. A power of two
-//! makes `· s` exact. The error is e4m3's rounding of the weights: 3 mantissa bits, about 2%
-//! RMS per weight.
+//! `y = x · (q·s)ᵀ + b`, `q·s` widened exactly to bf16/f32 for each product (a power of two
+//! makes `· s` exact, so this equals `(x · qᵀ) · s + b`). The error is e4m3's rounding of the
+//! weights: 3 mantissa bits, about 2% RMS per weight. On CUDA the two conversions are
+//! `void-kernels`' (candle 0.11.1's CUDA casts to and from fp8 are broken), elsewhere candle's.
 
 use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
@@ -66,7 +67,7 @@ impl StoredLinear {
             1.0
         };
         Ok(Self::Fp8 {
-            weight: wf.affine(1.0 / scale, 0.0)?.to_dtype(DType::F8E4M3)?,
+            weight: quantize_e4m3(&wf, 1.0 / scale)?,
             scale,
             bias: linear.bias().cloned(),
             dtype: w.dtype(),
@@ -83,16 +84,27 @@ impl Module for StoredLinear {
                 scale,
                 bias,
                 dtype,
-            } => {
-                let w = weight.to_dtype(*dtype)?;
-                let y = Linear::new(w, None).forward(x)?.affine(*scale, 0.0)?;
-                match bias {
-                    Some(b) => y.broadcast_add(b),
-                    None => Ok(y),
-                }
-            }
+            } => Linear::new(dequantize_e4m3(weight, *scale, *dtype)?, bias.clone()).forward(x),
         }
     }
+}
+
+/// `round_e4m3(w · inv_scale)` as F8E4M3.
+fn quantize_e4m3(w: &Tensor, inv_scale: f64) -> Result<Tensor> {
+    #[cfg(feature = "cuda")]
+    if w.device().is_cuda() {
+        return void_kernels::quantize_e4m3(w, inv_scale as f32);
+    }
+    w.affine(inv_scale, 0.0)?.to_dtype(DType::F8E4M3)
+}
+
+/// `q · scale` widened to `dtype` (exact for a power-of-two scale).
+fn dequantize_e4m3(q: &Tensor, scale: f64, dtype: DType) -> Result<Tensor> {
+    #[cfg(feature = "cuda")]
+    if q.device().is_cuda() {
+        return void_kernels::dequantize_e4m3(q, scale as f32, dtype);
+    }
+    q.to_dtype(dtype)?.affine(scale, 0.0)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use candle_nn::{LayerNorm, VarBuilder, layer_norm};
 
 use super::TransformerConfig;
 use super::rope::apply_rotary;
-use crate::ops::attention::sdpa_chunked;
+use crate::ops::attention::sdpa;
 use crate::ops::linear::{StoredLinear, WeightStorage};
 
 /// QK LayerNorm epsilon (diffusers `Attention(qk_norm="layer_norm", eps=1e-6)`).
@@ -118,7 +118,7 @@ impl Attention {
         let q = with_rope(heads(&self.to_q, Some(&self.norm_q))?)?;
         let k = with_rope(heads(&self.to_k, Some(&self.norm_k))?)?;
         let v = heads(&self.to_v, None)?;
-        let out = sdpa_chunked(&q, &k, &v, 1.0 / (self.head_dim as f64).sqrt())?;
+        let out = sdpa(&q, &k, &v, 1.0 / (self.head_dim as f64).sqrt())?;
         self.to_out.forward(
             &out.transpose(1, 2)?
                 .reshape((b, s, self.heads * self.head_dim))?,

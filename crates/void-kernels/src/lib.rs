@@ -1,0 +1,20 @@
+//! Hand-written CUDA kernels for void's networks, wrapped as candle ops.
+//!
+//! The kernels live in `kernels/*.cu` and are compiled by `build.rs` into fat binaries embedded
+//! in the crate (no run-time compilation). Everything here needs the `cuda` feature; without
+//! it the crate is empty, and the networks use their portable paths. This is the only crate
+//! of void with `unsafe` code: kernel launches.
+
+#![cfg_attr(feature = "cuda", allow(unsafe_code))]
+
+#[cfg(feature = "cuda")]
+mod flash_attention;
+#[cfg(feature = "cuda")]
+mod fp8;
+#[cfg(feature = "cuda")]
+mod module;
+
+#[cfg(feature = "cuda")]
+pub use flash_attention::{FLASH_HEAD_DIM, flash_attention, flash_attention_supports};
+#[cfg(feature = "cuda")]
+pub use fp8::{dequantize_e4m3, quantize_e4m3};

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Everything measured on the GPU in one device call, for a short lease: the fused-attention test
+# binary, the VAE on the tiny golden model (outputs come back to be checked against the CPU
+# goldens), the bench.sh parts, and remove_full.sh. Each stage has a time limit so a slow or
+# failing one cannot eat the others' time. The device returns at most 8 files from $OUT, so
+# every log goes into $OUT/logs.tar.gz; the tables are printed last.
+# Carry `.whl` and `.gpu/` (void.xz, cuda_attention.xz: the test binary of
+# crates/void-models/tests/cuda_attention.rs, ffmpeg.xz, void_vae.py, vae_tiny/, the sample).
+# Arguments: STEPS (remove_full.sh's timed runs) then bench parts, e.g. `50 attention vae`.
+set -uo pipefail
+steps=${1:-50}
+shift
+final_out=${OUT:-/tmp/out}
+export OUT=/tmp/all-logs
+mkdir -p "$OUT" "$final_out"
+source scripts/gpu/lib.sh
+unpack_void
+python3 -c 'import lzma, shutil; shutil.copyfileobj(lzma.open(".gpu/cuda_attention.xz"), open("/tmp/cuda_attention", "wb"))'
+chmod +x /tmp/cuda_attention
+
+stage() { # name, seconds, command...
+  local name=$1 limit=$2
+  shift 2
+  local start=$SECONDS
+  timeout "$limit" "$@" > "$OUT/$name.log" 2>&1
+  echo "stage $name: exit $?, $((SECONDS - start)) s" | tee -a "$OUT/stages.txt"
+  save_logs
+}
+# The logs, now and every 20 s: a call killed at its limit still returns what it had.
+save_logs() { tar -czf /tmp/logs.tar.gz -C "$OUT" . && mv /tmp/logs.tar.gz "$final_out/logs.tar.gz"; }
+(while sleep 20; do save_logs; done) &
+
+stage cuda_attention 60 /tmp/cuda_attention --test-threads 1 --nocapture
+for dtype in f32 bf16; do
+  for dir in encode decode; do
+    input=$([ $dir = encode ] && echo enc || echo dec)
+    stage "vae_tiny_${dir}_$dtype" 30 /tmp/void parity "vae-$dir" \
+      --config crates/void-models/tests/golden/vae_config.json \
+      --weights crates/void-models/tests/golden/vae_weights.safetensors \
+      --inputs ".gpu/vae_tiny/$input.safetensors" --out "$final_out/vae_tiny_${dir}_$dtype.safetensors" \
+      --dtype "$dtype" --device cuda
+  done
+done
+[ $# -gt 0 ] && stage bench "${BENCH_LIMIT:-240}" bash scripts/gpu/bench.sh "$@"
+stage remove "${REMOVE_LIMIT:-420}" bash scripts/gpu/remove_full.sh lime "$steps"
+
+grep -h "rel-L2\|test result" "$OUT/cuda_attention.log"
+cat "$OUT/stages.txt"
+for f in "$OUT"/remove_*.log; do echo "== $f"; tail -16 "$f" | cut -c1-150; done
+cat "$OUT/summary.txt" 2>/dev/null
+cat "$OUT/attn_voidshape.txt" "$OUT/attn_odd.txt" "$OUT/vae.txt" 2>/dev/null
