@@ -4,8 +4,8 @@
 # goldens), the bench.sh parts, and remove_full.sh. Each stage has a time limit so a slow or
 # failing one cannot eat the others' time. The device returns at most 8 files from $OUT, so
 # every log goes into $OUT/logs.tar.gz; the tables are printed last.
-# Carry `.whl` and `.gpu/` (void.xz, cuda_attention.xz: the test binary of
-# crates/void-models/tests/cuda_attention.rs, ffmpeg.xz, void_vae.py, vae_tiny/, the sample).
+# Carry `.whl` and `.gpu/` (void.xz, cuda_kernels.xz: the test binary of
+# crates/void-models/tests/cuda_kernels.rs, ffmpeg.xz, void_vae.py, vae_tiny/, the sample).
 # Arguments: STEPS (remove_full.sh's timed runs) then bench parts, e.g. `50 attention vae`.
 set -uo pipefail
 steps=${1:-50}
@@ -15,8 +15,8 @@ export OUT=/tmp/all-logs
 mkdir -p "$OUT" "$final_out"
 source scripts/gpu/lib.sh
 unpack_void
-python3 -c 'import lzma, shutil; shutil.copyfileobj(lzma.open(".gpu/cuda_attention.xz"), open("/tmp/cuda_attention", "wb"))'
-chmod +x /tmp/cuda_attention
+python3 -c 'import lzma, shutil; shutil.copyfileobj(lzma.open(".gpu/cuda_kernels.xz"), open("/tmp/cuda_kernels", "wb"))'
+chmod +x /tmp/cuda_kernels
 
 stage() { # name, seconds, command...
   local name=$1 limit=$2
@@ -30,7 +30,7 @@ stage() { # name, seconds, command...
 save_logs() { tar -czf /tmp/logs.tar.gz -C "$OUT" . && mv /tmp/logs.tar.gz "$final_out/logs.tar.gz"; }
 (while sleep 20; do save_logs; done) &
 
-stage cuda_attention 60 /tmp/cuda_attention --test-threads 1 --nocapture
+stage cuda_kernels 60 /tmp/cuda_kernels --test-threads 1 --nocapture
 for dtype in f32 bf16; do
   for dir in encode decode; do
     input=$([ $dir = encode ] && echo enc || echo dec)
@@ -44,7 +44,7 @@ done
 [ $# -gt 0 ] && stage bench "${BENCH_LIMIT:-240}" bash scripts/gpu/bench.sh "$@"
 stage remove "${REMOVE_LIMIT:-420}" bash scripts/gpu/remove_full.sh lime "$steps"
 
-grep -h "rel-L2\|test result" "$OUT/cuda_attention.log"
+grep -h "rel-L2\|test result" "$OUT/cuda_kernels.log"
 cat "$OUT/stages.txt"
 for f in "$OUT"/remove_*.log; do echo "== $f"; tail -16 "$f" | cut -c1-150; done
 cat "$OUT/summary.txt" 2>/dev/null

@@ -346,3 +346,65 @@ fn tokenize_names_a_missing_folder() {
     assert!(!result.status.success());
     assert!(stderr.contains("tokenizer: no such folder"), "{stderr}");
 }
+
+#[test]
+fn attention_writes_softmax_qk_v() {
+    // softmax(q kᵀ / √d) v computed here on the whole score matrix, against the command's
+    // (chunked on the CPU) output; and a missing input is named.
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Device::Cpu;
+    let q = candle_core::Tensor::randn(0f32, 1., (1, 2, 33, 16), &dev).unwrap();
+    let k = candle_core::Tensor::randn(0f32, 1., (1, 2, 47, 16), &dev).unwrap();
+    let v = candle_core::Tensor::randn(0f32, 1., (1, 2, 47, 16), &dev).unwrap();
+    let inputs = dir.path().join("qkv.safetensors");
+    let tensors = std::collections::HashMap::from([
+        ("q".to_string(), q.clone()),
+        ("k".to_string(), k.clone()),
+        ("v".to_string(), v.clone()),
+    ]);
+    candle_core::safetensors::save(&tensors, &inputs).unwrap();
+    let out = dir.path().join("out.safetensors");
+    let run = |inputs: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_void"))
+            .args(["parity", "attention", "--inputs"])
+            .arg(inputs)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let result = run(&inputs);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let scores = (q.matmul(&k.t().unwrap()).unwrap() * 0.25).unwrap();
+    let last = candle_core::D::Minus1;
+    let e = scores
+        .broadcast_sub(&scores.max_keepdim(last).unwrap())
+        .unwrap()
+        .exp()
+        .unwrap();
+    let expected = e
+        .broadcast_div(&e.sum_keepdim(last).unwrap())
+        .unwrap()
+        .matmul(&v)
+        .unwrap();
+    let ours = candle_core::safetensors::load(&out, &dev).unwrap();
+    assert!(void_models::ops::rel_l2(&ours["out"], &expected).unwrap() <= 1e-6);
+
+    let partial = dir.path().join("qk.safetensors");
+    candle_core::safetensors::save(
+        &std::collections::HashMap::from([("q".to_string(), q), ("k".to_string(), k)]),
+        &partial,
+    )
+    .unwrap();
+    let result = run(&partial);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success());
+    assert!(
+        stderr.contains("qk.safetensors") && stderr.contains("`v`"),
+        "{stderr}"
+    );
+}
