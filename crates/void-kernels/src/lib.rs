@@ -2,8 +2,8 @@
 //!
 //! The kernels live in `kernels/*.cu` and are compiled by `build.rs` into fat binaries embedded
 //! in the crate (no run-time compilation). Everything here needs the `cuda` feature; without
-//! it the crate is empty, and the networks use their portable paths. This is the only crate
-//! of void with `unsafe` code: kernel launches.
+//! it the crate is empty, and the networks use their portable paths. Kernel launches are
+//! `unsafe`; this is the only crate of void that makes them.
 
 #![cfg_attr(feature = "cuda", allow(unsafe_code))]
 

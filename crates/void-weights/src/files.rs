@@ -48,28 +48,7 @@ impl WeightFiles {
             path: p.to_path_buf(),
             reason,
         };
-        let label = if path.is_dir() {
-            FOLDER_FILES
-                .iter()
-                .map(|f| path.join(f))
-                .find(|p| p.is_file())
-                .ok_or_else(|| {
-                    unreadable(
-                        path,
-                        format!(
-                            "no weights in this folder (looked for {})",
-                            FOLDER_FILES.join(", ")
-                        ),
-                    )
-                })?
-        } else {
-            path.to_path_buf()
-        };
-        let shards = if label.to_string_lossy().ends_with(".index.json") {
-            index_shards(&label)?
-        } else {
-            vec![label.clone()]
-        };
+        let (label, shards) = resolve(path)?;
         for shard in &shards {
             std::fs::File::open(shard)
                 .map_err(|e| unreadable(shard, format!("cannot open: {e}")))?;
@@ -217,6 +196,61 @@ impl WeightFiles {
 }
 
 /// The shard files an index names, beside it, in first-seen order.
+/// The file `path` names (itself, or the weights file in a component folder) and the
+/// safetensors files that hold its tensors (the shards of an index, or the file itself).
+fn resolve(path: &Path) -> Result<(PathBuf, Vec<PathBuf>)> {
+    let label = if path.is_dir() {
+        FOLDER_FILES
+            .iter()
+            .map(|f| path.join(f))
+            .find(|p| p.is_file())
+            .ok_or_else(|| Error::Unreadable {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "no weights in this folder (looked for {})",
+                    FOLDER_FILES.join(", ")
+                ),
+            })?
+    } else {
+        path.to_path_buf()
+    };
+    let shards = if label.to_string_lossy().ends_with(".index.json") {
+        index_shards(&label)?
+    } else {
+        vec![label.clone()]
+    };
+    Ok((label, shards))
+}
+
+/// Reads every safetensors file of `path` (as [`WeightFiles::open`] finds them) once from
+/// start to end and discards the bytes, so that a later load finds them in the operating
+/// system's page cache: run it on a thread while other work goes on to hide the disk. Returns
+/// the bytes read.
+///
+/// # Errors
+/// [`Error::Unreadable`] naming the file that cannot be found or read.
+pub fn prefetch(path: &Path) -> Result<u64> {
+    use std::io::Read;
+    let (_, shards) = resolve(path)?;
+    let mut buffer = vec![0u8; 8 << 20];
+    let mut total = 0;
+    for shard in &shards {
+        let unreadable = |e: std::io::Error| Error::Unreadable {
+            path: shard.clone(),
+            reason: format!("cannot read: {e}"),
+        };
+        let mut file = std::fs::File::open(shard).map_err(unreadable)?;
+        loop {
+            let n = file.read(&mut buffer).map_err(unreadable)?;
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+        }
+    }
+    Ok(total)
+}
+
 fn index_shards(index: &Path) -> Result<Vec<PathBuf>> {
     let bad = |reason: String| Error::Unreadable {
         path: index.to_path_buf(),

@@ -6,7 +6,8 @@
 //! model asks for must be there with the right shape and a float dtype, and every tensor in the
 //! files must be used (a declared tied copy excepted). Errors name the file and the key.
 //! [`transformer`] loads the VOID transformer from a checkpoint plus `config.json`, [`vae`] the
-//! VAE from `vae/`, [`t5`] the T5 text encoder from `text_encoder/`.
+//! VAE from `vae/`, [`t5`] the T5 text encoder from `text_encoder/`. [`prefetch`] reads a
+//! weight set ahead of its load, to overlap the disk with other work.
 
 mod config;
 mod error;
@@ -16,4 +17,4 @@ pub mod transformer;
 pub mod vae;
 
 pub use error::{Error, Result};
-pub use files::WeightFiles;
+pub use files::{WeightFiles, prefetch};

@@ -154,6 +154,15 @@ fn sharded_index_and_bf16_storage() {
     // The folder is found by its index; bf16 storage loads into f32.
     let model = load_transformer(&config(), dir.path(), None, DType::F32, &Device::Cpu).unwrap();
     assert_eq!(model.config().in_channels, 12);
+
+    // Prefetching reads exactly the shards the index names, whole, and names a missing one.
+    let shard_bytes = |name: &str| std::fs::metadata(dir.path().join(name)).unwrap().len();
+    let both = shard_bytes("s-00001.safetensors") + shard_bytes("s-00002.safetensors");
+    assert_eq!(void_weights::prefetch(dir.path()).unwrap(), both);
+    assert_eq!(void_weights::prefetch(&index).unwrap(), both);
+    std::fs::remove_file(dir.path().join("s-00002.safetensors")).unwrap();
+    let err = void_weights::prefetch(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("s-00002.safetensors"), "{err}");
 }
 
 #[test]

@@ -261,6 +261,14 @@ fn load_models(args: &RemoveArgs, device: &Device, dtype: DType) -> anyhow::Resu
         keep,
         Box::new(move || Ok(void_weights::vae::load_vae(&b, &b.join("vae"), dtype, &d)?)),
     )?;
+    if !keep {
+        // On-demand networks load when their stage begins, the transformer after the VAE has
+        // encoded: read its files now, on a thread, so the disk works while T5 and the VAE do
+        // and the load finds them in the page cache. A failure here changes nothing: the load
+        // itself reports it.
+        let path = transformer.clone();
+        std::thread::spawn(move || void_weights::prefetch(&path));
+    }
     let (b, d) = (base.clone(), device.clone());
     let transformer = resident(
         keep,
