@@ -6,7 +6,9 @@
 # every log goes into $OUT/logs.tar.gz; the tables are printed last.
 # Carry `.whl` and `.gpu/` (void.xz, cuda_kernels.xz: the test binary of
 # crates/void-models/tests/cuda_kernels.rs, ffmpeg.xz, void_vae.py, vae_tiny/, the sample).
-# Arguments: STEPS (remove_full.sh's timed runs) then bench parts, e.g. `50 attention vae`.
+# Arguments: STEPS (remove_full.sh's timed runs; 0 skips them) then bench parts, e.g. `0
+# attention transformer vae`. A 30-minute lease fits two calls: `all.sh 0 attention transformer
+# vae` (about 6 min) and `remove_full.sh lime 50` (about 9 min at today's speed).
 set -uo pipefail
 steps=${1:-50}
 shift
@@ -42,7 +44,7 @@ for dtype in f32 bf16; do
   done
 done
 [ $# -gt 0 ] && stage bench "${BENCH_LIMIT:-240}" bash scripts/gpu/bench.sh "$@"
-stage remove "${REMOVE_LIMIT:-420}" bash scripts/gpu/remove_full.sh lime "$steps"
+[ "$steps" -gt 0 ] && stage remove "${REMOVE_LIMIT:-420}" bash scripts/gpu/remove_full.sh lime "$steps"
 
 grep -h "rel-L2\|test result" "$OUT/cuda_kernels.log"
 cat "$OUT/stages.txt"
