@@ -3,7 +3,8 @@
 //
 // One CTA of 8 warps owns 128 query rows of one (batch, head); each warp owns 16 rows. Keys and
 // values stream through shared memory in tiles of 64 rows, double-buffered with cp.async. Both
-// products use mma.sync m16n8k16 (sm_80+); Q stays in registers, P goes from the S accumulators
+// products use mma.sync m16n8k16 (sm_80+); the Q tile stays in shared memory (its fragments are
+// re-read each K tile, to leave registers to the accumulators), P goes from the S accumulators
 // straight into A fragments. Shared-memory rows (128 bytes) are XOR-swizzled in 16-byte chunks
 // so every ldmatrix is conflict-free. Softmax is online, in base 2 (scale * log2 e folded in).
 //
@@ -110,7 +111,6 @@ flash_attention_hd64_bf16(const __nv_bfloat16* __restrict__ q, const __nv_bfloat
     cp_async_commit();
     cp_async_wait_all();
     __syncthreads();
-
 
     float o[8][4];
 #pragma unroll

@@ -5,7 +5,8 @@
 //
 // With a power-of-two scale both multiplications are exact, so the dequantised weights equal
 // candle's CPU path (`to_dtype(F8E4M3)` / `to_dtype(bf16)` then `affine(scale)`) bit for bit.
-// Contiguous buffers, grid-stride loops, 16 bytes of fp8 per thread and step where aligned.
+// Contiguous buffers, grid-stride loops; dequantize reads 16 bytes of fp8 per thread and step
+// when the input is 16-byte aligned, one byte at a time otherwise.
 
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
@@ -31,7 +32,7 @@ __device__ void quantize(const T* __restrict__ x, uint8_t* __restrict__ q, size_
 template <typename T>
 __device__ void dequantize(const uint8_t* __restrict__ q, T* __restrict__ y, size_t n, float scale) {
     const size_t stride = (size_t)gridDim.x * blockDim.x;
-    const size_t n16 = n / 16;
+    const size_t n16 = (reinterpret_cast<uintptr_t>(q) % 16 == 0) ? n / 16 : 0;
     const uint4* q16 = reinterpret_cast<const uint4*>(q);
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n16; i += stride) {
         uint4 v = q16[i];

@@ -16,14 +16,19 @@ static IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fp8.fatbin"));
 /// `e4m3(x · inv_scale)`, rounded to nearest, saturating at ±448, for `x` f32 or bf16 on a
 /// CUDA device (any layout; strided inputs are copied first).
 pub fn quantize_e4m3(x: &Tensor, inv_scale: f32) -> Result<Tensor> {
-    x.contiguous()?.apply_op1_no_bwd(&Quantize { inv_scale })
+    x.contiguous()?.apply_op1_no_bwd(&Convert {
+        to: DType::F8E4M3,
+        factor: inv_scale,
+    })
 }
 
 /// `dtype(f32(q) · scale)` for `q` F8E4M3 on a CUDA device; `dtype` f32 or bf16. With a
 /// power-of-two scale, equal to widening `q` and multiplying by `scale` afterwards.
 pub fn dequantize_e4m3(q: &Tensor, scale: f32, dtype: DType) -> Result<Tensor> {
-    q.contiguous()?
-        .apply_op1_no_bwd(&Dequantize { scale, dtype })
+    q.contiguous()?.apply_op1_no_bwd(&Convert {
+        to: dtype,
+        factor: scale,
+    })
 }
 
 /// Runs the pointwise kernel `name` of `fp8.cu` over the `n` elements of `storage` (type `I`,
@@ -55,66 +60,40 @@ fn pointwise<I: CudaDType + DeviceRepr, O: CudaDType + DeviceRepr>(
     Ok(CudaStorage::wrap_cuda_slice(out, dev))
 }
 
-/// [`quantize_e4m3`] as a candle op.
-struct Quantize {
-    inv_scale: f32,
+/// [`quantize_e4m3`] (to F8E4M3, `factor` = 1 / scale) and [`dequantize_e4m3`] (from F8E4M3,
+/// `factor` = scale) as one candle op: the storage's dtype and `to` pick the kernel.
+struct Convert {
+    to: DType,
+    factor: f32,
 }
 
-impl CustomOp1 for Quantize {
+impl CustomOp1 for Convert {
     fn name(&self) -> &'static str {
-        "quantize-e4m3"
-    }
-
-    fn cpu_fwd(&self, _: &CpuStorage, _: &Layout) -> Result<(CpuStorage, Shape)> {
-        Err(Error::Msg("quantize_e4m3 runs on CUDA devices only".into()))
-    }
-
-    fn cuda_fwd(&self, storage: &CudaStorage, layout: &Layout) -> Result<(CudaStorage, Shape)> {
-        let out = match storage.dtype() {
-            DType::F32 => {
-                pointwise::<f32, F8E4M3>(storage, layout, "quantize_e4m3_f32", self.inv_scale)?
-            }
-            DType::BF16 => {
-                pointwise::<bf16, F8E4M3>(storage, layout, "quantize_e4m3_bf16", self.inv_scale)?
-            }
-            other => {
-                return Err(Error::Msg(format!(
-                    "quantize_e4m3: f32 or bf16 input, got {other:?}"
-                )));
-            }
-        };
-        Ok((out, layout.shape().clone()))
-    }
-}
-
-/// [`dequantize_e4m3`] as a candle op.
-struct Dequantize {
-    scale: f32,
-    dtype: DType,
-}
-
-impl CustomOp1 for Dequantize {
-    fn name(&self) -> &'static str {
-        "dequantize-e4m3"
+        "convert-e4m3"
     }
 
     fn cpu_fwd(&self, _: &CpuStorage, _: &Layout) -> Result<(CpuStorage, Shape)> {
         Err(Error::Msg(
-            "dequantize_e4m3 runs on CUDA devices only".into(),
+            "fp8 (e4m3) conversion runs on CUDA devices only".into(),
         ))
     }
 
     fn cuda_fwd(&self, storage: &CudaStorage, layout: &Layout) -> Result<(CudaStorage, Shape)> {
-        let out = match self.dtype {
-            DType::F32 => {
-                pointwise::<F8E4M3, f32>(storage, layout, "dequantize_e4m3_f32", self.scale)?
+        let (s, l, f) = (storage, layout, self.factor);
+        let out = match (storage.dtype(), self.to) {
+            (DType::F32, DType::F8E4M3) => pointwise::<f32, F8E4M3>(s, l, "quantize_e4m3_f32", f)?,
+            (DType::BF16, DType::F8E4M3) => {
+                pointwise::<bf16, F8E4M3>(s, l, "quantize_e4m3_bf16", f)?
             }
-            DType::BF16 => {
-                pointwise::<F8E4M3, bf16>(storage, layout, "dequantize_e4m3_bf16", self.scale)?
+            (DType::F8E4M3, DType::F32) => {
+                pointwise::<F8E4M3, f32>(s, l, "dequantize_e4m3_f32", f)?
             }
-            other => {
+            (DType::F8E4M3, DType::BF16) => {
+                pointwise::<F8E4M3, bf16>(s, l, "dequantize_e4m3_bf16", f)?
+            }
+            (from, to) => {
                 return Err(Error::Msg(format!(
-                    "dequantize_e4m3: f32 or bf16 output, got {other:?}"
+                    "fp8 (e4m3) conversion: f32 or bf16 to F8E4M3 or back, got {from:?} to {to:?}"
                 )));
             }
         };

@@ -1,7 +1,8 @@
 //! Scaled dot-product attention that never materialises the whole score tensor.
 //!
 //! [`sdpa`] picks the fused CUDA kernel (`void-kernels`, bf16, heads of 64) when the build has
-//! CUDA and the inputs suit it, and the portable chunked path otherwise. In the chunked path heads and query rows are processed in chunks whose score block holds at most
+//! CUDA and the inputs suit it, and the portable chunked path otherwise. In the chunked path
+//! heads and query rows are processed in chunks whose score block holds at most
 //! [`SCORE_BUDGET`] elements, so memory stays bounded whatever the sequence length and head
 //! count (11,314 tokens x 48 heads would need 12 GB of bf16 scores at once). Softmax runs in
 //! f32 for every input dtype, as PyTorch's fused kernels do.
