@@ -5,7 +5,11 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-const KERNELS: &[&str] = &["flash_attention", "fp8"];
+const KERNELS: &[&str] = &["flash_attention", "fp8", "fused"];
+
+/// Kernels allowed nvcc's fast math (approximate exp2 in the softmax); the others round as
+/// PyTorch does.
+const FAST_MATH: &[&str] = &["flash_attention"];
 
 fn main() {
     println!("cargo::rerun-if-env-changed=CUDA_ROOT");
@@ -26,7 +30,8 @@ fn main() {
     for name in KERNELS {
         let out = out_dir.join(format!("{name}.fatbin"));
         let status = Command::new(&nvcc)
-            .args(["-O3", "-std=c++17", "-fatbin", "--use_fast_math"])
+            .args(["-O3", "-std=c++17", "-fatbin"])
+            .args(FAST_MATH.contains(name).then_some("--use_fast_math"))
             .args(["-gencode", "arch=compute_80,code=sm_80"])
             .args(["-gencode", "arch=compute_90,code=sm_90"])
             .args(["-gencode", "arch=compute_90,code=compute_90"])

@@ -5,7 +5,8 @@
 # measure | void | peer | peer/void | floor | rel-L2 vs peer.
 # Carry `.whl` (diffusers) and `.gpu/` with void.xz (the stripped CUDA binary, xz) and void_vae.py
 # (VOID's cogvideox_vae.py). Logs and per-step tables go to $OUT. Builds nothing.
-# Arguments: the parts to run, any of `attention transformer vae` (default: all three).
+# Arguments: the parts to run, any of `attention transformer vae profile` (default: the first
+# three; `profile` needs the transformer and vae parts before it).
 set -euo pipefail
 source scripts/gpu/lib.sh
 install_wheels
@@ -36,7 +37,6 @@ mem_start transformer
   2>&1 | tee "$work/void.log"
 peak=$(mem_stop transformer)
 python3 scripts/gpu/compare.py "$work" "$work/void.safetensors" "$work/void.log" "$peak" | tee "$out/transformer.txt"
-rm -f "$work/weights.safetensors"
 fi
 
 # 3. the VAE, 85 frames <-> 22 latents.
@@ -56,5 +56,12 @@ for run in "encode vae-encode inputs_encode.safetensors" "decode vae-decode inpu
 done
 python3 scripts/gpu/vae_full.py table "$work" | tee "$out/vae.txt"
 fi
+
+# 4. where the time goes: every kernel of a 2-layer transformer forward and of a 9-frame VAE
+#    encode / 3-latent decode (the parts above left their weights), timed by Nsight Compute.
+if [[ $parts == *" profile "* ]]; then
+  bash scripts/gpu/profile.sh /tmp/void-full /tmp/void-vae "$out"
+fi
+rm -f /tmp/void-full/weights.safetensors
 
 python3 scripts/gpu/summary.py /tmp/void-attn/voidshape /tmp/void-full /tmp/void-vae | tee "$out/summary.txt"

@@ -19,17 +19,25 @@ python3 scripts/gpu/random_models.py "$work/models" .gpu/void_vae.py 2>&1 | tee 
 # name, steps, then the memory flags. The fp8 comparison runs at FP8_STEPS (a few steps, as issue 5
 # asks) against offload with the same tiled VAE, isolating fp8's effect from tiling's.
 fp8_steps=${3:-4}
-for run in "full $steps --memory full" "low_$fp8_steps $fp8_steps --memory low" \
-           "offload_tiled_$fp8_steps $fp8_steps --memory offload --vae-tile auto" \
-           "offload $steps --memory offload" "low $steps --memory low"; do
-  set -- $run
+# EXTRA (environment): more `void remove` arguments for every run.
+# RUNS (environment) picks and orders them: names from full, low_fp8, offload_tiled_fp8, offload,
+# low.
+declare -A runs=(
+  [full]="full $steps --memory full"
+  [low_fp8]="low_$fp8_steps $fp8_steps --memory low"
+  [offload_tiled_fp8]="offload_tiled_$fp8_steps $fp8_steps --memory offload --vae-tile auto"
+  [offload]="offload $steps --memory offload"
+  [low]="low $steps --memory low"
+)
+for name in ${RUNS:-full low_fp8 offload_tiled_fp8 offload low}; do
+  set -- ${runs[$name]}
   mode=$1 n=$2
   shift 2
   sync
   mem_start "$mode"
   start=$(date +%s.%N)
   /tmp/void --ffmpeg /tmp/ffmpeg remove ".gpu/$seq" --model-dir "$work/models" --out "$work/out_$mode" \
-    --steps "$n" "$@" 2>&1 | tee "$out/remove_$mode.log" || echo "FAILED: $mode" | tee -a "$out/summary.txt"
+    --steps "$n" "$@" ${EXTRA:-} 2>&1 | tee "$out/remove_$mode.log" || echo "FAILED: $mode" | tee -a "$out/summary.txt"
   end=$(date +%s.%N)
   peak=$(mem_stop "$mode")
   echo "$mode ($n steps): wall $(python3 -c "print(f'{$end - $start:.1f}')") s, peak GPU memory $peak MiB" | tee -a "$out/summary.txt"
@@ -47,7 +55,12 @@ def frames(mode):
     return np.frombuffer(raw, np.uint8).astype(np.float64)
 rel = lambda a, b: np.linalg.norm(a - b) / np.linalg.norm(b)
 n = sys.argv[3]
-print(f"rel-L2 low (fp8) vs offload_tiled (bf16), {n} steps, decoded frames: {rel(frames('low_' + n), frames('offload_tiled_' + n)):.3e}")
-print(f"rel-L2 offload vs full: {rel(frames('offload'), frames('full')):.3e}")
-print(f"rel-L2 low (fp8, tiled VAE) vs full, {sys.argv[4]} steps: {rel(frames('low'), frames('full')):.3e}")
+for a, b, what in [("low_" + n, "offload_tiled_" + n, f"low (fp8) vs offload_tiled (bf16), {n} steps"),
+                   ("offload", "full", "offload vs full"),
+                   ("low", "full", f"low (fp8, tiled VAE) vs full, {sys.argv[4]} steps"),
+                   ("low", "offload", f"low (fp8, tiled VAE) vs offload, {sys.argv[4]} steps")]:
+    try:
+        print(f"rel-L2 {what}, decoded frames: {rel(frames(a), frames(b)):.3e}")
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        pass
 PY

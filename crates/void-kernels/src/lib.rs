@@ -12,9 +12,13 @@ mod flash_attention;
 #[cfg(feature = "cuda")]
 mod fp8;
 #[cfg(feature = "cuda")]
+mod fused;
+#[cfg(feature = "cuda")]
 mod module;
 
 #[cfg(feature = "cuda")]
 pub use flash_attention::{FLASH_HEAD_DIM, flash_attention, flash_attention_supports};
 #[cfg(feature = "cuda")]
 pub use fp8::{dequantize_e4m3, quantize_e4m3};
+#[cfg(feature = "cuda")]
+pub use fused::{fused_supports, gated_residual, head_norm_rope, modulated_layer_norm};

@@ -145,3 +145,59 @@ fn fp8_linear_on_cuda_equals_the_cpu_path() {
         eprintln!("fp8 linear {dtype:?}: weights equal, outputs rel-L2 {err:.3e}");
     }
 }
+
+#[test]
+fn fused_block_stages_equal_the_portable_path() {
+    // Each fused stage (CUDA, bf16) against candle's ops on the CPU in bf16: they round at the
+    // same places, so only LayerNorm's f32 reduction order may flip a last bit here and there.
+    use candle_nn::LayerNorm;
+    use void_models::transformer::rope::rope_3d;
+    use void_models::transformer::stages::{gated_residual, head_norm_rope, modulated_norm};
+
+    let gpu = Device::new_cuda(0).unwrap();
+    let cpu = Device::Cpu;
+    let (b, heads, text_len, grid) = (2, 4, 37, (3, 7, 12));
+    let s = text_len + grid.0 * grid.1 * grid.2;
+    let d = heads * 64;
+    let x = randn(&[b, s, d], &cpu);
+    let y = randn(&[b, s, d], &cpu);
+    let modulation = (randn(&[b, 6 * d], &cpu) * 0.5).unwrap();
+    let affine = |n: usize| {
+        let w = randn(&[n], &cpu).affine(0.1, 1.0).unwrap();
+        (w, (randn(&[n], &cpu) * 0.1).unwrap())
+    };
+    let (w, bias) = affine(d);
+    let (qw, qb) = affine(64);
+    let (cos, sin) = rope_3d(64, grid.0, grid.1, grid.2, &cpu).unwrap();
+    let on = |t: &Tensor, dev: &Device| t.to_device(dev).unwrap();
+    let norm = |dev: &Device| LayerNorm::new(on(&w, dev), on(&bias, dev), 1e-5);
+    let qk_norm = |dev: &Device| LayerNorm::new(on(&qw, dev), on(&qb, dev), 1e-6);
+    let compare = |fused: Tensor, portable: Tensor, bound: f64, what: &str| {
+        let f32 = |t: &Tensor| on(t, &cpu).to_dtype(DType::F32).unwrap();
+        assert_eq!(fused.dims(), portable.dims(), "{what}: shape");
+        let err = rel_l2(&f32(&fused), &f32(&portable)).unwrap();
+        eprintln!("{what}: rel-L2 {err:.3e}");
+        assert!(err <= bound, "{what}: rel-L2 {err:.3e} > {bound:.0e}");
+    };
+    let run = |dev: &Device| {
+        (
+            modulated_norm(&on(&x, dev), &norm(dev), &on(&modulation, dev), text_len).unwrap(),
+            gated_residual(&on(&x, dev), &on(&y, dev), &on(&modulation, dev), text_len).unwrap(),
+            // A slice of a fused projection: rows 3·d apart, read in place.
+            head_norm_rope(
+                &on(&Tensor::cat(&[&y, &x, &y], 2).unwrap(), dev)
+                    .narrow(2, d, d)
+                    .unwrap(),
+                &qk_norm(dev),
+                heads,
+                text_len,
+                (&on(&cos, dev), &on(&sin, dev)),
+            )
+            .unwrap(),
+        )
+    };
+    let (fused, portable) = (run(&gpu), run(&cpu));
+    compare(fused.0, portable.0, 1e-3, "modulated LayerNorm");
+    compare(fused.1, portable.1, 0.0, "gated residual");
+    compare(fused.2, portable.2, 1e-3, "QK LayerNorm + rotary");
+}

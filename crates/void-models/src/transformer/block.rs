@@ -6,7 +6,7 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::{LayerNorm, VarBuilder, layer_norm};
 
 use super::TransformerConfig;
-use super::rope::apply_rotary;
+use super::stages::{gated_residual, head_norm_rope, modulated_norm};
 use crate::ops::attention::sdpa;
 use crate::ops::linear::{StoredLinear, WeightStorage};
 
@@ -20,12 +20,6 @@ struct CogVideoXLayerNormZero {
     norm: LayerNorm,
 }
 
-/// A normalised, modulated stream and its residual gate.
-struct Modulated {
-    x: Tensor,
-    gate: Tensor,
-}
-
 impl CogVideoXLayerNormZero {
     fn new(cfg: &TransformerConfig, vb: VarBuilder, storage: WeightStorage) -> Result<Self> {
         let d = cfg.inner_dim();
@@ -35,35 +29,9 @@ impl CogVideoXLayerNormZero {
         })
     }
 
-    /// Returns (video, text), each `norm(x)·(1+scale)+shift` with its gate; chunk order
-    /// [shift, scale, gate, enc_shift, enc_scale, enc_gate].
-    fn forward(
-        &self,
-        hidden: &Tensor,
-        text: &Tensor,
-        temb: &Tensor,
-    ) -> Result<(Modulated, Modulated)> {
-        let m = self
-            .linear
-            .forward(&temb.silu()?)?
-            .unsqueeze(1)?
-            .chunk(6, 2)?;
-        let modulate = |x: &Tensor, shift: &Tensor, scale: &Tensor| {
-            self.norm
-                .forward(x)?
-                .broadcast_mul(&(scale + 1.0)?)?
-                .broadcast_add(shift)
-        };
-        Ok((
-            Modulated {
-                x: modulate(hidden, &m[0], &m[1])?,
-                gate: m[2].clone(),
-            },
-            Modulated {
-                x: modulate(text, &m[3], &m[4])?,
-                gate: m[5].clone(),
-            },
-        ))
+    /// The modulation `(b, 6·d)`, chunks [shift, scale, gate, enc_shift, enc_scale, enc_gate].
+    fn modulation(&self, temb: &Tensor) -> Result<Tensor> {
+        self.linear.forward(&temb.silu()?)
     }
 }
 
@@ -99,25 +67,25 @@ impl Attention {
     /// `x (b, l + n, d)` with the text first -> same shape.
     fn forward(&self, x: &Tensor, text_len: usize, rope: (&Tensor, &Tensor)) -> Result<Tensor> {
         let (b, s, _) = x.dims3()?;
-        let heads = |proj: &StoredLinear, norm: Option<&LayerNorm>| -> Result<Tensor> {
-            let t = proj
-                .forward(x)?
-                .reshape((b, s, self.heads, self.head_dim))?
-                .transpose(1, 2)?
-                .contiguous()?;
-            let t = match norm {
-                Some(n) => n.forward(&t)?,
-                None => t,
-            };
-            Ok(t)
-        };
-        let with_rope = |t: Tensor| -> Result<Tensor> {
-            let video = apply_rotary(&t.narrow(2, text_len, s - text_len)?, rope.0, rope.1)?;
-            Tensor::cat(&[t.narrow(2, 0, text_len)?, video], 2)
-        };
-        let q = with_rope(heads(&self.to_q, Some(&self.norm_q))?)?;
-        let k = with_rope(heads(&self.to_k, Some(&self.norm_k))?)?;
-        let v = heads(&self.to_v, None)?;
+        let q = head_norm_rope(
+            &self.to_q.forward(x)?,
+            &self.norm_q,
+            self.heads,
+            text_len,
+            rope,
+        )?;
+        let k = head_norm_rope(
+            &self.to_k.forward(x)?,
+            &self.norm_k,
+            self.heads,
+            text_len,
+            rope,
+        )?;
+        let v = self
+            .to_v
+            .forward(x)?
+            .reshape((b, s, self.heads, self.head_dim))?
+            .transpose(1, 2)?;
         let out = sdpa(&q, &k, &v, 1.0 / (self.head_dim as f64).sqrt())?;
         self.to_out.forward(
             &out.transpose(1, 2)?
@@ -167,31 +135,21 @@ impl CogVideoXBlock {
         })
     }
 
-    /// `hidden (b, n, d)` video tokens, `text (b, l, d)`, `temb (b, time_embed_dim)` ->
-    /// updated (hidden, text).
+    /// `x (b, l + n, d)`, the text's `l` tokens first, `temb (b, time_embed_dim)` -> the
+    /// updated `x`.
     pub fn forward(
         &self,
-        hidden: &Tensor,
-        text: &Tensor,
+        x: &Tensor,
+        text_len: usize,
         temb: &Tensor,
         rope: (&Tensor, &Tensor),
-    ) -> Result<(Tensor, Tensor)> {
-        let l = text.dim(1)?;
-        let joint = |v: &Modulated, t: &Modulated| Tensor::cat(&[&t.x, &v.x], 1);
-        let split = |x: &Tensor| -> Result<(Tensor, Tensor)> {
-            Ok((x.narrow(1, l, x.dim(1)? - l)?, x.narrow(1, 0, l)?))
-        };
+    ) -> Result<Tensor> {
+        let m = self.norm1.modulation(temb)?;
+        let h = modulated_norm(x, &self.norm1.norm, &m, text_len)?;
+        let x = gated_residual(x, &self.attn1.forward(&h, text_len, rope)?, &m, text_len)?;
 
-        let (v, t) = self.norm1.forward(hidden, text, temb)?;
-        let (attn_v, attn_t) = split(&self.attn1.forward(&joint(&v, &t)?, l, rope)?)?;
-        let hidden = (hidden + attn_v.broadcast_mul(&v.gate)?)?;
-        let text = (text + attn_t.broadcast_mul(&t.gate)?)?;
-
-        let (v, t) = self.norm2.forward(&hidden, &text, temb)?;
-        let (ff_v, ff_t) = split(&self.ff.forward(&joint(&v, &t)?)?)?;
-        Ok((
-            (hidden + ff_v.broadcast_mul(&v.gate)?)?,
-            (text + ff_t.broadcast_mul(&t.gate)?)?,
-        ))
+        let m = self.norm2.modulation(temb)?;
+        let h = modulated_norm(&x, &self.norm2.norm, &m, text_len)?;
+        gated_residual(&x, &self.ff.forward(&h)?, &m, text_len)
     }
 }

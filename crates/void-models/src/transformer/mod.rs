@@ -14,6 +14,7 @@ mod block;
 mod config;
 mod embeddings;
 pub mod rope;
+pub mod stages;
 
 use candle_core::{DType, Module, Tensor};
 use candle_nn::{LayerNorm, Linear, VarBuilder, layer_norm, linear};
@@ -175,14 +176,15 @@ impl CogVideoXTransformer3DModel {
             &hidden_states.to_dtype(self.dtype)?,
         )?;
         let l = encoder_hidden_states.dim(1)?;
-        let mut text = tokens.narrow(1, 0, l)?;
-        let mut video = tokens.narrow(1, l, tokens.dim(1)? - l)?;
 
-        // 3. Blocks.
+        // 3. Blocks, over the joint sequence.
         let (cos, sin) = rope::rope_3d(cfg.attention_head_dim, grid.0, grid.1, grid.2, device)?;
+        let mut x = tokens;
         for block in &self.transformer_blocks {
-            (video, text) = block.forward(&video, &text, &temb, (&cos, &sin))?;
+            x = block.forward(&x, l, &temb, (&cos, &sin))?;
         }
+        // contiguous: candle's LayerNorm rounds differently on a strided view (b > 1).
+        let video = x.narrow(1, l, x.dim(1)? - l)?.contiguous()?;
 
         // 4. Output norm, adaLN, projection, unpatchify.
         let video = self
