@@ -5,6 +5,7 @@
 
 mod error;
 pub mod ops;
+pub mod sam2;
 pub mod t5;
 pub mod transformer;
 pub mod vae;

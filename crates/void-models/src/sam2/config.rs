@@ -1,0 +1,132 @@
+//! SAM2's architecture settings: the values of the `sam2` package's Hydra configs
+//! (`configs/sam2/*.yaml` for SAM 2.0, `configs/sam2.1/*.yaml` for 2.1), as presets or from
+//! JSON with the yaml's field names. The official checkpoints carry no config, so a model
+//! name picks the preset.
+
+use serde::Deserialize;
+
+use crate::{Error, Result};
+
+/// The Hiera trunk (`image_encoder.trunk`, `hieradet.py:Hiera`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct HieraConfig {
+    /// Channels of the first stage (each later stage doubles them).
+    pub embed_dim: usize,
+    /// Heads of the first stage (each later stage doubles them).
+    pub num_heads: usize,
+    /// Blocks per stage (four stages).
+    pub stages: Vec<usize>,
+    /// Blocks (global indices) that attend globally instead of in windows.
+    pub global_att_blocks: Vec<usize>,
+    /// Window size per stage.
+    #[serde(default = "default_window_spec")]
+    pub window_spec: Vec<usize>,
+    /// Side of the learned background position embedding before its bicubic resize.
+    #[serde(default = "default_bkg_size")]
+    pub window_pos_embed_bkg_spatial_size: Vec<usize>,
+    /// Stages (after the first) whose first block pools its queries 2x2.
+    #[serde(default = "default_q_pool")]
+    pub q_pool: usize,
+}
+
+fn default_window_spec() -> Vec<usize> {
+    vec![8, 4, 14, 7]
+}
+
+fn default_bkg_size() -> Vec<usize> {
+    vec![14, 14]
+}
+
+fn default_q_pool() -> usize {
+    3
+}
+
+/// The FPN neck (`image_encoder.neck`, `image_encoder.py:FpnNeck`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct NeckConfig {
+    /// Output channels of every level.
+    pub d_model: usize,
+    /// Trunk channels, lowest resolution first.
+    pub backbone_channel_list: Vec<usize>,
+    /// Levels that add the upsampled level below them.
+    #[serde(default = "default_top_down")]
+    pub fpn_top_down_levels: Vec<usize>,
+}
+
+fn default_top_down() -> Vec<usize> {
+    vec![2, 3]
+}
+
+/// The image encoder (`model.image_encoder`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct ImageEncoderConfig {
+    /// The trunk.
+    pub trunk: HieraConfig,
+    /// The neck.
+    pub neck: NeckConfig,
+    /// Lowest-resolution levels dropped after the neck (1 in every official config).
+    #[serde(default = "default_scalp")]
+    pub scalp: usize,
+}
+
+/// Everything that shapes SAM2's computation: the `model` section of a `sam2` config, as
+/// JSON with the yaml's names (unknown fields such as `_target_` are ignored).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Sam2Config {
+    /// Side of the square input image (1024 in every official config).
+    pub image_size: usize,
+    /// The image encoder.
+    pub image_encoder: ImageEncoderConfig,
+}
+
+fn default_scalp() -> usize {
+    1
+}
+
+impl Sam2Config {
+    /// Checks that the shapes work out: four stages, windows that tile the position
+    /// embedding, neck channels that match the trunk's.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] naming the offending field.
+    pub fn check(&self) -> Result<()> {
+        let (t, neck) = (&self.image_encoder.trunk, &self.image_encoder.neck);
+        let bad = |what: String| Err(Error::Unsupported(format!("SAM2 config: {what}")));
+        if t.stages.len() != 4 || t.window_spec.len() != 4 {
+            return bad(format!(
+                "trunk.stages and trunk.window_spec need 4 entries, got {:?} and {:?}",
+                t.stages, t.window_spec
+            ));
+        }
+        if t.stages.contains(&0) || !t.embed_dim.is_multiple_of(t.num_heads) {
+            return bad(format!(
+                "every stage needs a block and embed_dim {} must divide into {} heads",
+                t.embed_dim, t.num_heads
+            ));
+        }
+        let patches = self.image_size / 4;
+        if !self.image_size.is_multiple_of(32) || !patches.is_multiple_of(t.window_spec[0]) {
+            return bad(format!(
+                "image_size {} must be a multiple of 32 whose quarter is a multiple of window_spec[0] {}",
+                self.image_size, t.window_spec[0]
+            ));
+        }
+        if t.window_pos_embed_bkg_spatial_size.len() != 2 || t.q_pool > 3 {
+            return bad("window_pos_embed_bkg_spatial_size needs 2 entries, q_pool <= 3".into());
+        }
+        let channels: Vec<usize> = (0..4).rev().map(|i| t.embed_dim << i).collect();
+        if neck.backbone_channel_list != channels {
+            return bad(format!(
+                "neck.backbone_channel_list {:?} does not match the trunk's {channels:?}",
+                neck.backbone_channel_list
+            ));
+        }
+        if self.image_encoder.scalp != 1 {
+            return bad(format!(
+                "image_encoder.scalp {} (the mask decoder reads exactly 3 levels: scalp 1)",
+                self.image_encoder.scalp
+            ));
+        }
+        Ok(())
+    }
+}
