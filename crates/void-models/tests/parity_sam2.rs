@@ -12,7 +12,7 @@ mod common;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use common::{golden, load, rel_l2};
-use void_models::sam2::{ImageEncoder, Sam2Config};
+use void_models::sam2::{ImageEncoder, Points, Sam2Config, SamHeads, normalize_frame};
 
 const TOLERANCE: f64 = 1e-4;
 
@@ -20,7 +20,14 @@ fn config() -> Sam2Config {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(golden("sam2_config.json")).unwrap())
             .unwrap();
-    serde_json::from_value(json["composed_config"]["model"].clone()).unwrap()
+    let mut model = json["composed_config"]["model"].clone();
+    // The heads' sizes the golden script shrank after building (the yaml cannot set them).
+    let after = &json["after_build"];
+    model["sam_heads"] = serde_json::json!({
+        "mlp_dim": after["sam_mask_decoder.transformer"]["mlp_dim"],
+        "iou_head_hidden_dim": after["sam_mask_decoder.iou_prediction_head"]["hidden_dim"],
+    });
+    serde_json::from_value(model).unwrap()
 }
 
 fn weights() -> VarBuilder<'static> {
@@ -99,4 +106,75 @@ fn official_pt_checkpoint_loads_like_safetensors() {
         void_models::ops::max_abs_diff(a.embedding(), b.embedding()).unwrap(),
         0.0
     );
+}
+
+#[test]
+fn prompted_frame_matches_sam2() {
+    // Frame 0 of the video predictor with a box and two clicks (labels 2, 3, 1, 0): the
+    // features get `no_mem_embed` (an initial conditioning frame), more than one point means a
+    // single mask with the stability fallback.
+    let io = load("sam2_prompt_io.safetensors");
+    let cfg = config();
+    let image = normalize_frame(&io["frame_resized_u8"]).unwrap();
+    let features = ImageEncoder::new(&cfg, weights())
+        .unwrap()
+        .forward(&image)
+        .unwrap();
+    let no_mem = weights().get((1, 1, 32), "no_mem_embed").unwrap();
+    let pix = features
+        .embedding()
+        .broadcast_add(&no_mem.reshape((1, 32, 1, 1)).unwrap())
+        .unwrap();
+    let heads = SamHeads::new(&cfg, weights()).unwrap();
+    let (coords, labels) = (&io["point_coords"], &io["point_labels"]);
+
+    let sparse = heads.prompt_encoder().embed_points(coords, labels).unwrap();
+    check(&sparse, &io["sparse_embeddings"], "sparse prompt");
+    check(
+        &heads.prompt_encoder().no_mask_dense(1).unwrap(),
+        &io["dense_embeddings"],
+        "dense prompt",
+    );
+    check(heads.dense_pe(), &io["dense_pe"], "dense position encoding");
+
+    let prediction = heads
+        .mask_decoder()
+        .predict(
+            &pix,
+            heads.dense_pe(),
+            &sparse,
+            &io["dense_embeddings"],
+            &features.high_res,
+        )
+        .unwrap();
+    check(&prediction.masks, &io["decoder.masks"], "decoder masks");
+    check(&prediction.iou, &io["decoder.iou_pred"], "decoder IoU");
+    check(
+        &prediction.mask_tokens,
+        &io["decoder.mask_tokens_out"],
+        "mask tokens",
+    );
+    check(
+        &prediction.object_score_logits,
+        &io["decoder.object_score_logits"],
+        "object score",
+    );
+
+    let points = Points { coords, labels };
+    let out = heads
+        .forward(&pix, Some(points), &features.high_res, false)
+        .unwrap();
+    check(&out.low_res_masks, &io["low_res_masks"], "low-res mask");
+    check(&out.ious, &io["ious"], "IoU");
+    check(&out.obj_ptr, &io["obj_ptr"], "object pointer");
+    check(
+        &out.object_score_logits,
+        &io["object_score_logits"],
+        "object score",
+    );
+    let video = out
+        .low_res_masks
+        .upsample_bilinear2d(48, 72, false)
+        .unwrap();
+    check(&video, &io["video_res_masks"], "video-resolution logits");
 }

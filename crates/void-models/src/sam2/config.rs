@@ -69,6 +69,57 @@ pub struct ImageEncoderConfig {
     pub scalp: usize,
 }
 
+/// The mask decoder's sizes, which `SAM2Base._build_sam_heads` hard-codes (not in the yaml);
+/// the defaults are the official models'.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct SamHeadsConfig {
+    /// Two-way transformer layers.
+    pub depth: usize,
+    /// Attention heads.
+    pub num_heads: usize,
+    /// Hidden width of the two-way transformer's MLPs.
+    pub mlp_dim: usize,
+    /// Width divisor of the cross attentions.
+    pub attention_downsample_rate: usize,
+    /// Hidden width of the IoU head.
+    pub iou_head_hidden_dim: usize,
+}
+
+impl Default for SamHeadsConfig {
+    fn default() -> Self {
+        Self {
+            depth: 2,
+            num_heads: 8,
+            mlp_dim: 2048,
+            attention_downsample_rate: 2,
+            iou_head_hidden_dim: 256,
+        }
+    }
+}
+
+/// `sam_mask_decoder_extra_args`: what `build_sam2*(apply_postprocessing=True)` sets.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct DecoderExtraArgs {
+    /// Single-mask output falls back to the best multimask output when unstable.
+    pub dynamic_multimask_via_stability: bool,
+    /// The logit offset of the stability test.
+    pub dynamic_multimask_stability_delta: f64,
+    /// The stability a single mask needs.
+    pub dynamic_multimask_stability_thresh: f64,
+}
+
+impl Default for DecoderExtraArgs {
+    fn default() -> Self {
+        Self {
+            dynamic_multimask_via_stability: true,
+            dynamic_multimask_stability_delta: 0.05,
+            dynamic_multimask_stability_thresh: 0.98,
+        }
+    }
+}
+
 /// Everything that shapes SAM2's computation: the `model` section of a `sam2` config, as
 /// JSON with the yaml's names (unknown fields such as `_target_` are ignored).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -77,6 +128,12 @@ pub struct Sam2Config {
     pub image_size: usize,
     /// The image encoder.
     pub image_encoder: ImageEncoderConfig,
+    /// The decoder's post-processing switches.
+    #[serde(default)]
+    pub sam_mask_decoder_extra_args: DecoderExtraArgs,
+    /// The decoder's sizes (not part of the yaml).
+    #[serde(default)]
+    pub sam_heads: SamHeadsConfig,
 }
 
 fn default_scalp() -> usize {

@@ -7,18 +7,56 @@
 //! `(b, C/8, S/4, S/4)` and `(b, C/4, S/8, S/8)` high-resolution maps for the mask decoder,
 //! the `(b, C, S/16, S/16)` embedding and its position encoding.
 
+mod common;
 mod config;
+mod decoder;
+mod heads;
 mod hiera;
 mod neck;
+mod prompt;
 
-use candle_core::{Module, Tensor};
+use candle_core::{DType, Module, Tensor};
 use candle_nn::{Conv2d, VarBuilder, conv2d};
 
-pub use config::{HieraConfig, ImageEncoderConfig, NeckConfig, Sam2Config};
+pub use config::{
+    DecoderExtraArgs, HieraConfig, ImageEncoderConfig, NeckConfig, Sam2Config, SamHeadsConfig,
+};
+pub use decoder::{DecoderOutput, DecoderPrediction, MaskDecoder};
+pub use heads::{HeadsOutput, NO_OBJECT_SCORE, Points, SamHeads};
 pub use hiera::Hiera;
 pub use neck::{FpnNeck, sine_position};
+pub use prompt::PromptEncoder;
 
 use crate::Result;
+
+/// ImageNet mean and standard deviation SAM2 normalises frames with.
+const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+const STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+/// A frame already resized to `S x S`, `(S, S, 3)` u8 RGB, to the model's `(1, 3, S, S)` f32
+/// input: `u8 / 255` (in f64, stored as f32), then `(x − mean) / std` in f32, as the video
+/// predictor's loader does.
+///
+/// # Errors
+/// A frame that is not `(h, w, 3)`.
+pub fn normalize_frame(rgb: &Tensor) -> Result<Tensor> {
+    let device = rgb.device();
+    let (_, _, c) = rgb.dims3()?;
+    if c != 3 {
+        return Err(crate::Error::BadInput {
+            name: "frame",
+            expected: "(h, w, 3) RGB".into(),
+            found: rgb.dims().to_vec(),
+        });
+    }
+    let x = (rgb.to_dtype(DType::F64)? / 255.0)?
+        .to_dtype(DType::F32)?
+        .permute((2, 0, 1))?
+        .unsqueeze(0)?;
+    let per_channel = |v: [f32; 3]| Tensor::from_vec(v.to_vec(), (1, 3, 1, 1), device);
+    Ok(x.broadcast_sub(&per_channel(MEAN)?)?
+        .broadcast_div(&per_channel(STD)?)?)
+}
 
 /// What the image encoder hands to the rest of SAM2 for one batch of frames.
 #[derive(Clone, Debug)]
