@@ -12,7 +12,9 @@ mod common;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use common::{golden, load, rel_l2};
-use void_models::sam2::{ImageEncoder, Points, Sam2Config, SamHeads, normalize_frame};
+use void_models::sam2::{
+    ImageEncoder, MemoryAttention, MemoryEncoder, Points, Sam2Config, SamHeads, normalize_frame,
+};
 
 const TOLERANCE: f64 = 1e-4;
 
@@ -177,4 +179,76 @@ fn prompted_frame_matches_sam2() {
         .upsample_bilinear2d(48, 72, false)
         .unwrap();
     check(&video, &io["video_res_masks"], "video-resolution logits");
+}
+
+/// `(n, b, c)` sequence-first -> `(b, n, c)`.
+fn batch_first(x: &Tensor) -> Tensor {
+    x.permute((1, 0, 2)).unwrap().contiguous().unwrap()
+}
+
+/// The image encoder's output for frame `i` of the video fixture.
+fn video_frame_features(cfg: &Sam2Config, i: usize) -> void_models::sam2::ImageFeatures {
+    let io = load("sam2_video_io.safetensors");
+    let frame = io["frames_resized_u8"].get(i).unwrap();
+    ImageEncoder::new(cfg, weights())
+        .unwrap()
+        .forward(&normalize_frame(&frame).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn memory_attention_matches_sam2() {
+    // Frame 5 going forward: the conditioning frame's memory, frames 3 and 4, then 3 object
+    // pointers of 4 tokens each (12 tokens exempt from the rotation).
+    let io = load("sam2_video_io.safetensors");
+    let cfg = config();
+    let features = video_frame_features(&cfg, 5);
+    let attention = MemoryAttention::new(
+        &cfg.memory_attention,
+        cfg.memory_encoder.out_dim,
+        weights().pp("memory_attention"),
+    )
+    .unwrap();
+    let pointers = io["fwd.f5.num_obj_ptr_tokens"]
+        .to_dtype(DType::F32)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    let out = attention
+        .forward(
+            &tokens(features.embedding()).permute((1, 0, 2)).unwrap(),
+            &tokens(&features.positions[2]).permute((1, 0, 2)).unwrap(),
+            &batch_first(&io["fwd.f5.memory"]),
+            &batch_first(&io["fwd.f5.memory_pos"]),
+            pointers as usize,
+        )
+        .unwrap();
+    check(
+        &out,
+        &batch_first(&io["fwd.f5.memory_attention_out"]),
+        "memory attention",
+    );
+}
+
+#[test]
+fn memory_encoder_matches_sam2() {
+    // The prompted frame 2: its mask binarised to ±10 (a mask from clicks), raw features.
+    let io = load("sam2_video_io.safetensors");
+    let cfg = config();
+    let features = video_frame_features(&cfg, 2);
+    let encoder =
+        MemoryEncoder::new(&cfg.memory_encoder, 32, weights().pp("memory_encoder")).unwrap();
+    let s = cfg.image_size;
+    let mask = io["add.pred_masks"]
+        .upsample_bilinear2d(s, s, false)
+        .unwrap()
+        .gt(0.0)
+        .unwrap()
+        .to_dtype(DType::F32)
+        .unwrap()
+        .affine(20.0, -10.0)
+        .unwrap();
+    let (memory, pos) = encoder.forward(features.embedding(), &mask).unwrap();
+    check(&memory, &io["cond.maskmem_features"], "memory features");
+    check(&pos, &io["maskmem_pos_enc"], "memory position");
 }

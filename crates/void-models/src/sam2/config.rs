@@ -120,6 +120,108 @@ impl Default for DecoderExtraArgs {
     }
 }
 
+/// `memory_encoder.mask_downsampler`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct MaskDownSamplerConfig {
+    /// Kernel of each strided conv.
+    pub kernel_size: usize,
+    /// Stride of each (the channels grow by its square).
+    pub stride: usize,
+    /// Padding of each.
+    pub padding: usize,
+    /// Total downsampling (image size / embedding grid).
+    #[serde(default = "default_total_stride")]
+    pub total_stride: usize,
+}
+
+fn default_total_stride() -> usize {
+    16
+}
+
+/// `memory_encoder.fuser.layer` (a `CXBlock`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct CxBlockConfig {
+    /// Channels.
+    pub dim: usize,
+    /// Depthwise kernel.
+    pub kernel_size: usize,
+    /// Its padding.
+    pub padding: usize,
+}
+
+/// `memory_encoder.fuser`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct FuserConfig {
+    /// The block.
+    pub layer: CxBlockConfig,
+    /// How many.
+    pub num_layers: usize,
+}
+
+/// `memory_encoder`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct MemoryEncoderConfig {
+    /// Memory width (`mem_dim`).
+    pub out_dim: usize,
+    /// The mask's downsampler.
+    pub mask_downsampler: MaskDownSamplerConfig,
+    /// The fuser.
+    pub fuser: FuserConfig,
+}
+
+/// One `RoPEAttention` of a memory-attention layer.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct RopeAttentionConfig {
+    /// Heads.
+    pub num_heads: usize,
+    /// Rotary base.
+    #[serde(default = "default_theta")]
+    pub rope_theta: f64,
+    /// Grid (width, height) of the rotation table.
+    #[serde(default = "default_feat_sizes")]
+    pub feat_sizes: Vec<usize>,
+}
+
+fn default_theta() -> f64 {
+    10000.0
+}
+
+fn default_feat_sizes() -> Vec<usize> {
+    vec![32, 32]
+}
+
+/// `memory_attention.layer`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct MemoryAttentionLayerConfig {
+    /// Hidden width of the MLP.
+    pub dim_feedforward: usize,
+    /// Self-attention.
+    pub self_attention: RopeAttentionConfig,
+    /// Cross-attention to the memory.
+    pub cross_attention: RopeAttentionConfig,
+    /// Must be "relu".
+    pub activation: String,
+    /// Must be false.
+    pub pos_enc_at_attn: bool,
+    /// Must be true.
+    pub pos_enc_at_cross_attn_keys: bool,
+    /// Must be false.
+    pub pos_enc_at_cross_attn_queries: bool,
+}
+
+/// `memory_attention`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct MemoryAttentionConfig {
+    /// Width (the image embedding's).
+    pub d_model: usize,
+    /// Layers.
+    pub num_layers: usize,
+    /// Must be true.
+    pub pos_enc_at_input: bool,
+    /// The layer.
+    pub layer: MemoryAttentionLayerConfig,
+}
+
 /// Everything that shapes SAM2's computation: the `model` section of a `sam2` config, as
 /// JSON with the yaml's names (unknown fields such as `_target_` are ignored).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -128,12 +230,41 @@ pub struct Sam2Config {
     pub image_size: usize,
     /// The image encoder.
     pub image_encoder: ImageEncoderConfig,
+    /// The memory attention.
+    pub memory_attention: MemoryAttentionConfig,
+    /// The memory encoder.
+    pub memory_encoder: MemoryEncoderConfig,
+    /// Memory frames attended to (1 conditioning + `num_maskmem − 1` previous).
+    pub num_maskmem: usize,
+    /// Most object pointers attended to.
+    #[serde(default = "default_max_obj_ptrs")]
+    pub max_obj_ptrs_in_encoder: usize,
+    /// Mask to memory-logit scale.
+    pub sigmoid_scale_for_mem_enc: f64,
+    /// Mask to memory-logit bias.
+    pub sigmoid_bias_for_mem_enc: f64,
+    /// SAM 2.1: a learned embedding added to the memory of frames without the object.
+    #[serde(default)]
+    pub no_obj_embed_spatial: bool,
+    /// SAM 2.1: temporal encodings of the object pointers.
+    #[serde(default)]
+    pub add_tpos_enc_to_obj_ptrs: bool,
+    /// SAM 2.1: projected to the memory width.
+    #[serde(default)]
+    pub proj_tpos_enc_in_obj_ptrs: bool,
+    /// SAM 2.1: signed frame distances.
+    #[serde(default)]
+    pub use_signed_tpos_enc_to_obj_ptrs: bool,
     /// The decoder's post-processing switches.
     #[serde(default)]
     pub sam_mask_decoder_extra_args: DecoderExtraArgs,
     /// The decoder's sizes (not part of the yaml).
     #[serde(default)]
     pub sam_heads: SamHeadsConfig,
+}
+
+fn default_max_obj_ptrs() -> usize {
+    16
 }
 
 fn default_scalp() -> usize {
@@ -177,6 +308,24 @@ impl Sam2Config {
                 "neck.backbone_channel_list {:?} does not match the trunk's {channels:?}",
                 neck.backbone_channel_list
             ));
+        }
+        let layer = &self.memory_attention.layer;
+        if !self.memory_attention.pos_enc_at_input
+            || layer.pos_enc_at_attn
+            || !layer.pos_enc_at_cross_attn_keys
+            || layer.pos_enc_at_cross_attn_queries
+            || layer.activation != "relu"
+        {
+            return bad(
+                "memory_attention: only pos_enc_at_input, keys-only cross-attention positions and relu (every official config)"
+                    .into(),
+            );
+        }
+        if self.add_tpos_enc_to_obj_ptrs != self.proj_tpos_enc_in_obj_ptrs {
+            return bad(
+                "add_tpos_enc_to_obj_ptrs without proj_tpos_enc_in_obj_ptrs (or the reverse)"
+                    .into(),
+            );
         }
         if self.image_encoder.scalp != 1 {
             return bad(format!(

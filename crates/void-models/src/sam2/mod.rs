@@ -12,6 +12,8 @@ mod config;
 mod decoder;
 mod heads;
 mod hiera;
+mod memory_attention;
+mod memory_encoder;
 mod neck;
 mod prompt;
 
@@ -19,11 +21,15 @@ use candle_core::{DType, Module, Tensor};
 use candle_nn::{Conv2d, VarBuilder, conv2d};
 
 pub use config::{
-    DecoderExtraArgs, HieraConfig, ImageEncoderConfig, NeckConfig, Sam2Config, SamHeadsConfig,
+    CxBlockConfig, DecoderExtraArgs, FuserConfig, HieraConfig, ImageEncoderConfig,
+    MaskDownSamplerConfig, MemoryAttentionConfig, MemoryAttentionLayerConfig, MemoryEncoderConfig,
+    NeckConfig, RopeAttentionConfig, Sam2Config, SamHeadsConfig,
 };
 pub use decoder::{DecoderOutput, DecoderPrediction, MaskDecoder};
 pub use heads::{HeadsOutput, NO_OBJECT_SCORE, Points, SamHeads};
 pub use hiera::Hiera;
+pub use memory_attention::MemoryAttention;
+pub use memory_encoder::MemoryEncoder;
 pub use neck::{FpnNeck, sine_position};
 pub use prompt::PromptEncoder;
 
