@@ -13,7 +13,8 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use common::{golden, load, rel_l2};
 use void_models::sam2::{
-    ImageEncoder, MemoryAttention, MemoryEncoder, Points, Sam2Config, SamHeads, normalize_frame,
+    FrameOutput, ImageEncoder, MemoryAttention, MemoryBank, MemoryEncoder, Points, Sam2,
+    Sam2Config, SamHeads, background_areas, fill_holes, normalize_frame,
 };
 
 const TOLERANCE: f64 = 1e-4;
@@ -251,4 +252,113 @@ fn memory_encoder_matches_sam2() {
     let (memory, pos) = encoder.forward(features.embedding(), &mask).unwrap();
     check(&memory, &io["cond.maskmem_features"], "memory features");
     check(&pos, &io["maskmem_pos_enc"], "memory position");
+}
+
+#[test]
+fn six_frame_propagation_matches_sam2() {
+    // The predictor's calls: a box and two clicks on frame 2, propagate forward (3, 4, 5),
+    // then backward (1, 0), hole filling off as in the fixture. Each tracked frame's mask,
+    // pointer, score and memory are compared; the memory bank of frame 5 (forward) and frame 0
+    // (backward) token by token.
+    let io = load("sam2_video_io.safetensors");
+    let cfg = config();
+    let model = Sam2::new(&cfg, 0, weights()).unwrap();
+    let features = |i: usize| {
+        let frame = io["frames_resized_u8"].get(i).unwrap();
+        model
+            .encode_image(&normalize_frame(&frame).unwrap())
+            .unwrap()
+    };
+    let video = |masks: &Tensor| masks.upsample_bilinear2d(48, 72, false).unwrap();
+    let bf16_tolerance = 1e-3; // memories are stored in bf16: one-ulp flips
+    let check_out = |out: &FrameOutput, prefix: &str, memory_key: &str| {
+        check(
+            &out.pred_masks,
+            &io[&format!("{prefix}.pred_masks")],
+            &format!("{prefix} mask"),
+        );
+        check(
+            &video(&out.pred_masks),
+            &io[&format!("{prefix}.video_res_masks")],
+            &format!("{prefix} video mask"),
+        );
+        check(
+            &out.obj_ptr,
+            &io[&format!("{prefix}.obj_ptr")],
+            &format!("{prefix} pointer"),
+        );
+        check(
+            &out.object_score_logits,
+            &io[&format!("{prefix}.object_score_logits")],
+            &format!("{prefix} score"),
+        );
+        let err = rel_l2(&out.memory, &io[memory_key]);
+        eprintln!("{prefix} memory: rel-L2 {err:.2e}");
+        assert!(err <= bf16_tolerance, "{prefix} memory: {err:.2e}");
+    };
+
+    let mut bank = MemoryBank::default();
+    let points = Points {
+        coords: &io["add.point_coords"],
+        labels: &io["add.point_labels"],
+    };
+    let prompted = model.prompt(&features(2), points).unwrap();
+    check_out(&prompted, "add", "cond.maskmem_features_bf16");
+    bank.conditioning.insert(2, prompted);
+
+    for (frames, reverse, dir) in [(vec![3, 4, 5], false, "fwd"), (vec![1, 0], true, "bwd")] {
+        for f in frames {
+            let prefix = format!("{dir}.f{f}");
+            if let Ok(memory) = io.get(&format!("{prefix}.memory")).ok_or(()) {
+                let (m, pos, pointers) = model.memory_tokens(f, 6, reverse, &bank).unwrap();
+                let want = io[&format!("{prefix}.num_obj_ptr_tokens")]
+                    .to_dtype(DType::F32)
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap();
+                assert_eq!(pointers, want as usize, "{prefix} pointer tokens");
+                let err = rel_l2(&m, &batch_first(memory));
+                assert!(err <= bf16_tolerance, "{prefix} memory bank: {err:.2e}");
+                check(
+                    &pos,
+                    &batch_first(&io[&format!("{prefix}.memory_pos")]),
+                    &format!("{prefix} memory position"),
+                );
+            }
+            let out = model.track(&features(f), f, 6, reverse, &bank).unwrap();
+            check_out(&out, &prefix, &format!("{prefix}.maskmem_features_bf16"));
+            bank.tracked.insert(f, out);
+        }
+    }
+}
+
+#[test]
+fn hole_filling_matches_sam2() {
+    let io = load("sam2_fill_holes.safetensors");
+    for case in ["case0", "case1"] {
+        let mask = &io[&format!("{case}.mask")];
+        let (_, _, h, w) = mask.dims4().unwrap();
+        let values = mask.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let areas: Vec<i64> = values
+            .chunks(h * w)
+            .flat_map(|map| background_areas(map, h, w))
+            .map(|a| a as i64)
+            .collect();
+        let want = io[&format!("{case}.areas_bg")]
+            .to_dtype(DType::I64)
+            .unwrap()
+            .flatten_all()
+            .unwrap();
+        assert_eq!(
+            areas,
+            want.to_vec1::<i64>().unwrap(),
+            "{case}: component areas"
+        );
+        for area in [1, 8] {
+            let filled = fill_holes(mask, area).unwrap();
+            let d = void_models::ops::max_abs_diff(&filled, &io[&format!("{case}.filled_{area}")])
+                .unwrap();
+            assert_eq!(d, 0.0, "{case}: filled with max area {area}");
+        }
+    }
 }

@@ -12,10 +12,12 @@ mod config;
 mod decoder;
 mod heads;
 mod hiera;
+mod holes;
 mod memory_attention;
 mod memory_encoder;
 mod neck;
 mod prompt;
+mod tracker;
 
 use candle_core::{DType, Module, Tensor};
 use candle_nn::{Conv2d, VarBuilder, conv2d};
@@ -28,10 +30,12 @@ pub use config::{
 pub use decoder::{DecoderOutput, DecoderPrediction, MaskDecoder};
 pub use heads::{HeadsOutput, NO_OBJECT_SCORE, Points, SamHeads};
 pub use hiera::Hiera;
+pub use holes::{background_areas, fill_holes};
 pub use memory_attention::MemoryAttention;
 pub use memory_encoder::MemoryEncoder;
 pub use neck::{FpnNeck, sine_position};
 pub use prompt::PromptEncoder;
+pub use tracker::{FrameOutput, MemoryBank, Sam2};
 
 use crate::Result;
 
