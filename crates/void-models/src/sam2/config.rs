@@ -336,3 +336,137 @@ impl Sam2Config {
         Ok(())
     }
 }
+
+/// The official models: `sam2.1_hiera_{t,s,b+,l}` and `sam2_hiera_{t,s,b+,l}` (SAM 2.0).
+pub const PRESETS: [&str; 8] = [
+    "sam2.1_hiera_t",
+    "sam2.1_hiera_s",
+    "sam2.1_hiera_b+",
+    "sam2.1_hiera_l",
+    "sam2_hiera_t",
+    "sam2_hiera_s",
+    "sam2_hiera_b+",
+    "sam2_hiera_l",
+];
+
+impl Sam2Config {
+    /// The config of an official model by its yaml name (see [`PRESETS`]), or of the checkpoint
+    /// file names the official downloads use (`sam2.1_hiera_large.pt`, `sam2_hiera_tiny.pt`, ...).
+    pub fn preset(name: &str) -> Option<Self> {
+        let name = name
+            .trim_end_matches(".pt")
+            .trim_end_matches(".safetensors");
+        let (v21, size) = if let Some(size) = name.strip_prefix("sam2.1_hiera_") {
+            (true, size)
+        } else {
+            (false, name.strip_prefix("sam2_hiera_")?)
+        };
+        // (embed_dim, heads, stages, global blocks, window spec, background size)
+        let (e, heads, stages, global, windows, bkg): (
+            usize,
+            usize,
+            [usize; 4],
+            Vec<usize>,
+            [usize; 4],
+            usize,
+        ) = match size {
+            "t" | "tiny" => (96, 1, [1, 2, 7, 2], vec![5, 7, 9], [8, 4, 14, 7], 7),
+            "s" | "small" => (96, 1, [1, 2, 11, 2], vec![7, 10, 13], [8, 4, 14, 7], 7),
+            "b+" | "base_plus" => (112, 2, [2, 3, 16, 3], vec![12, 16, 20], [8, 4, 14, 7], 14),
+            "l" | "large" => (144, 2, [2, 6, 36, 4], vec![23, 33, 43], [8, 4, 16, 8], 7),
+            _ => return None,
+        };
+        let rope = || RopeAttentionConfig {
+            num_heads: 1,
+            rope_theta: 10000.0,
+            feat_sizes: vec![64, 64],
+        };
+        Some(Self {
+            image_size: 1024,
+            image_encoder: ImageEncoderConfig {
+                trunk: HieraConfig {
+                    embed_dim: e,
+                    num_heads: heads,
+                    stages: stages.to_vec(),
+                    global_att_blocks: global,
+                    window_spec: windows.to_vec(),
+                    window_pos_embed_bkg_spatial_size: vec![bkg, bkg],
+                    q_pool: 3,
+                },
+                neck: NeckConfig {
+                    d_model: 256,
+                    backbone_channel_list: (0..4).rev().map(|i| e << i).collect(),
+                    fpn_top_down_levels: vec![2, 3],
+                },
+                scalp: 1,
+            },
+            memory_attention: MemoryAttentionConfig {
+                d_model: 256,
+                num_layers: 4,
+                pos_enc_at_input: true,
+                layer: MemoryAttentionLayerConfig {
+                    dim_feedforward: 2048,
+                    self_attention: rope(),
+                    cross_attention: rope(),
+                    activation: "relu".into(),
+                    pos_enc_at_attn: false,
+                    pos_enc_at_cross_attn_keys: true,
+                    pos_enc_at_cross_attn_queries: false,
+                },
+            },
+            memory_encoder: MemoryEncoderConfig {
+                out_dim: 64,
+                mask_downsampler: MaskDownSamplerConfig {
+                    kernel_size: 3,
+                    stride: 2,
+                    padding: 1,
+                    total_stride: 16,
+                },
+                fuser: FuserConfig {
+                    layer: CxBlockConfig {
+                        dim: 256,
+                        kernel_size: 7,
+                        padding: 3,
+                    },
+                    num_layers: 2,
+                },
+            },
+            num_maskmem: 7,
+            max_obj_ptrs_in_encoder: 16,
+            sigmoid_scale_for_mem_enc: 20.0,
+            sigmoid_bias_for_mem_enc: -10.0,
+            no_obj_embed_spatial: v21,
+            add_tpos_enc_to_obj_ptrs: v21,
+            proj_tpos_enc_in_obj_ptrs: v21,
+            use_signed_tpos_enc_to_obj_ptrs: v21,
+            sam_mask_decoder_extra_args: DecoderExtraArgs::default(),
+            sam_heads: SamHeadsConfig::default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_is_valid_and_checkpoint_names_resolve() {
+        for name in PRESETS {
+            let cfg = Sam2Config::preset(name).unwrap();
+            cfg.check().unwrap();
+            assert_eq!(
+                cfg.no_obj_embed_spatial,
+                name.starts_with("sam2.1"),
+                "{name}"
+            );
+        }
+        let large = Sam2Config::preset("sam2.1_hiera_large.pt").unwrap();
+        assert_eq!(large.image_encoder.trunk.stages, [2, 6, 36, 4]);
+        assert_eq!(
+            large.image_encoder.neck.backbone_channel_list,
+            [1152, 576, 288, 144]
+        );
+        assert!(Sam2Config::preset("sam2_hiera_base_plus").is_some());
+        assert!(Sam2Config::preset("sam3").is_none());
+    }
+}

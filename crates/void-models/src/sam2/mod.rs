@@ -25,7 +25,7 @@ use candle_nn::{Conv2d, VarBuilder, conv2d};
 pub use config::{
     CxBlockConfig, DecoderExtraArgs, FuserConfig, HieraConfig, ImageEncoderConfig,
     MaskDownSamplerConfig, MemoryAttentionConfig, MemoryAttentionLayerConfig, MemoryEncoderConfig,
-    NeckConfig, RopeAttentionConfig, Sam2Config, SamHeadsConfig,
+    NeckConfig, PRESETS, RopeAttentionConfig, Sam2Config, SamHeadsConfig,
 };
 pub use decoder::{DecoderOutput, DecoderPrediction, MaskDecoder};
 pub use heads::{HeadsOutput, NO_OBJECT_SCORE, Points, SamHeads};

@@ -1,0 +1,14 @@
+//! The mask pipeline of void: from clicks and boxes to the frame-aligned black mask of the
+//! object to remove (SAM2 video segmentation, `void-models::sam2`).
+//!
+//! Pure computation on decoded frames; decoding, encoding and progress are the caller's.
+
+mod error;
+pub mod model;
+pub mod prompts;
+pub mod segment;
+
+pub use error::{Error, Result};
+pub use model::load_sam2;
+pub use prompts::{FramePrompt, Prompts};
+pub use segment::{Segmentation, segment};
