@@ -52,10 +52,82 @@ pub enum Command {
     /// model (without the transformer weights, which the VOID checkpoints replace) and the
     /// VOID checkpoints. Interrupted downloads resume; files already there are kept.
     Download(DownloadArgs),
+    /// Make the masks `void remove` takes. `void mask segment` tracks the object you click or
+    /// box through the whole video (SAM2) and writes its frame-aligned black mask.
+    #[command(subcommand)]
+    Mask(MaskCommand),
     /// Run one network on given inputs and save its output, to check void against any
     /// reference implementation.
     #[command(subcommand)]
     Parity(ParityCommand),
+}
+
+/// `void mask ...`.
+#[derive(Debug, Subcommand)]
+pub enum MaskCommand {
+    /// Segment the object(s) to remove with SAM2 from clicks and boxes: every prompted frame
+    /// conditions the tracker, which runs forward to the last frame and backward to the first.
+    /// Writes DIR/black_mask.mp4 (0 object, 255 elsewhere; exactly one frame per input frame,
+    /// lossless, at the input's fps) and DIR/segmentation_info.json, as the reference's stage 1.
+    Segment(MaskSegmentArgs),
+}
+
+/// `void mask segment`.
+#[derive(Debug, Args)]
+pub struct MaskSegmentArgs {
+    /// The video.
+    #[arg(value_name = "VIDEO")]
+    pub video: PathBuf,
+
+    /// The folder to write into (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Clicks: "[OBJ@]FRAME:X,Y[:+|-];..." in source pixels (+ on the object, the default;
+    /// - not on it), object 1 unless OBJ is given. Repeatable.
+    #[arg(long = "points", value_name = "SPEC")]
+    pub points: Vec<String>,
+
+    /// A box around the object: "[OBJ@]FRAME:X0,Y0,X1,Y1" in source pixels. Repeatable.
+    #[arg(long = "box", value_name = "SPEC")]
+    pub boxes: Vec<String>,
+
+    /// The reference's `*_points.json` (from its click GUI), used unchanged: all clicks on
+    /// object 1, plus its automatic box per clicked frame. With several entries, the one whose
+    /// video_path names this video's file.
+    #[arg(long, value_name = "FILE")]
+    pub points_json: Option<PathBuf>,
+
+    /// With --points-json: no automatic box from the clicks.
+    #[arg(long)]
+    pub no_auto_box: bool,
+
+    /// The SAM2 checkpoint: an official .pt (sam2.1_hiera_large.pt, sam2_hiera_tiny.pt, ...)
+    /// or a safetensors file with the same keys.
+    #[arg(long, env = "VOID_SAM2_CHECKPOINT", value_name = "FILE")]
+    pub sam2_checkpoint: PathBuf,
+
+    /// The SAM2 architecture: sam2.1_hiera_t|s|b+|l, sam2_hiera_t|s|b+|l, or a JSON file (the
+    /// `model` section of a sam2 config). Default: from the checkpoint's file name.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub sam2_config: Option<String>,
+
+    /// Background holes up to this many pixels of the 256x256 mask are filled, as the
+    /// reference's CUDA installs do (0: off, as its CPU installs do).
+    #[arg(long, default_value_t = 8, value_name = "PIXELS")]
+    pub fill_holes: usize,
+
+    /// Also write black_mask_<OBJ>.mp4 for each object (the union is always written).
+    #[arg(long)]
+    pub per_object: bool,
+
+    /// The instruction to record in segmentation_info.json (e.g. "remove the person").
+    #[arg(long, default_value = "")]
+    pub instruction: String,
+
+    /// Where to run SAM2.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: DeviceArg,
 }
 
 /// `void download`.

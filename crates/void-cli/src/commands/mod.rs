@@ -2,6 +2,7 @@
 
 mod download;
 mod inspect;
+mod mask;
 mod parity;
 mod preprocess;
 mod remove;
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use void_sequence::{Selection, Sequence, discover, is_sequence_dir};
 
-use crate::cli::{Cli, Command, ParityCommand};
+use crate::cli::{Cli, Command, DeviceArg, MaskCommand, ParityCommand};
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -25,6 +26,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Preprocess(ref args) => preprocess::run(&ffmpeg()?, args, cli.quiet),
         Command::Remove(ref args) => remove::run(&ffmpeg()?, args, cli.quiet),
         Command::Download(ref args) => download::run(args, cli.quiet),
+        Command::Mask(MaskCommand::Segment(ref args)) => {
+            mask::segment_video(&ffmpeg()?, args, cli.quiet)
+        }
         Command::Parity(ParityCommand::Transformer(ref args)) => parity::transformer(args),
         Command::Parity(ParityCommand::T5(ref args)) => parity::t5(args),
         Command::Parity(ParityCommand::Attention(ref args)) => parity::attention(args),
@@ -33,6 +37,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Parity(ParityCommand::VaeDecode(ref args)) => parity::vae(args, false),
         Command::Parity(ParityCommand::Tokenize(ref args)) => parity::tokenize(args),
     }
+}
+
+/// The device asked for.
+pub(crate) fn device(arg: DeviceArg) -> anyhow::Result<candle_core::Device> {
+    Ok(match arg {
+        DeviceArg::Cpu => candle_core::Device::Cpu,
+        DeviceArg::Cuda => candle_core::Device::new_cuda(0)
+            .context("cannot use the GPU (is this a `cuda` build, and is a GPU there?)")?,
+    })
 }
 
 /// The sequences named by `paths`: sequence folders as they are, data roots expanded to their

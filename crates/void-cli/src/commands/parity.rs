@@ -14,8 +14,9 @@ use void_weights::t5::load_t5;
 use void_weights::transformer::load_transformer;
 use void_weights::vae::load_vae;
 
+use super::device;
 use crate::cli::{
-    DTypeArg, DeviceArg, FlavourArg, ParityAttentionArgs, ParitySchedulerArgs, ParityT5Args,
+    DTypeArg, FlavourArg, ParityAttentionArgs, ParitySchedulerArgs, ParityT5Args,
     ParityTokenizeArgs, ParityTransformerArgs, ParityVaeArgs, TileArg,
 };
 
@@ -157,15 +158,6 @@ pub fn attention(args: &ParityAttentionArgs) -> anyhow::Result<ExitCode> {
         run.out.display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// The device asked for.
-fn device(arg: DeviceArg) -> anyhow::Result<Device> {
-    Ok(match arg {
-        DeviceArg::Cpu => Device::Cpu,
-        DeviceArg::Cuda => Device::new_cuda(0)
-            .context("cannot use the GPU (is this a `cuda` build, and is a GPU there?)")?,
-    })
 }
 
 /// The dtype asked for.

@@ -101,6 +101,11 @@ impl Sam2 {
         })
     }
 
+    /// Side of the square images the model takes.
+    pub fn image_size(&self) -> usize {
+        self.cfg.image_size
+    }
+
     /// The image encoder's features of a normalised `(1, 3, S, S)` frame.
     ///
     /// # Errors
