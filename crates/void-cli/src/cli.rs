@@ -196,6 +196,17 @@ pub enum ParityCommand {
     /// The T5 tokenizer: prints the ids of one text as the pipeline computes them
     /// (`padding="max_length", truncation=True`: the text's ids, `</s>`, then pad ids).
     Tokenize(ParityTokenizeArgs),
+    /// SAM2's image encoder: `image` [1,3,S,S] (normalised) in; `trunk.stage1..4`,
+    /// `neck.backbone_fpn.0..2`, `vision_pos_enc.0..2`, `high_res.0..1` out.
+    Sam2Encode(ParitySam2Args),
+    /// SAM2 on a prompted first frame: `image`, `point_coords` [1,N,2] (model pixels; box
+    /// corners first, labels 2 and 3), `point_labels` [1,N] in; `pred_masks`, `obj_ptr`,
+    /// `object_score_logits`, `maskmem_features` out.
+    Sam2Prompt(ParitySam2Args),
+    /// SAM2 video propagation: `frames` [T,S,S,3] u8 (resized), `point_coords`, `point_labels`,
+    /// `prompt_frame` in; tracked forward to the end and backward to frame 0; `pred_masks`
+    /// [T,1,S/4,S/4] out.
+    Sam2Video(ParitySam2Args),
 }
 
 /// `void parity tokenize`.
@@ -261,6 +272,22 @@ pub enum DeviceArg {
     Cpu,
     /// The first CUDA GPU (needs a binary built with the `cuda` feature).
     Cuda,
+}
+
+/// `void parity sam2-*`.
+#[derive(Debug, Args)]
+pub struct ParitySam2Args {
+    /// The architecture: a preset (sam2.1_hiera_l, ...) or a JSON config.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub config: String,
+    /// The checkpoint (.pt or .safetensors, official key names).
+    #[arg(long, value_name = "FILE")]
+    pub weights: PathBuf,
+    /// Hole filling of the masks, in pixels (0: off, as the sam2 package on a CPU).
+    #[arg(long, default_value_t = 0, value_name = "PIXELS")]
+    pub fill_holes: usize,
+    #[command(flatten)]
+    pub run: ParityRunArgs,
 }
 
 /// Options every network's `void parity` command shares: inputs, output, numeric type,

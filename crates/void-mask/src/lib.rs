@@ -11,4 +11,4 @@ pub mod segment;
 pub use error::{Error, Result};
 pub use model::load_sam2;
 pub use prompts::{FramePrompt, Prompts};
-pub use segment::{Segmentation, segment};
+pub use segment::{Segmentation, segment, track_object};

@@ -3,8 +3,10 @@
 //! and backward from there to frame 0, so every frame gets a mask (the reference tracks only
 //! forward and drops the frames before the first click).
 
+use std::collections::BTreeMap;
+
 use candle_core::{DType, Device, Tensor};
-use void_models::sam2::{MemoryBank, Points, Sam2, normalize_frame};
+use void_models::sam2::{ImageFeatures, MemoryBank, Points, Sam2, normalize_frame};
 
 use crate::prompts::{FramePrompt, Prompts};
 use crate::{Error, Result};
@@ -93,6 +95,52 @@ fn points(prompt: &FramePrompt, scale: (f32, f32), device: &Device) -> Result<(T
     ))
 }
 
+/// Tracks one object through `n` frames whose features `features(i)` gives, from its prompts
+/// (frame -> SAM2 points `(coords (1, k, 2), labels (1, k))` in model pixels): forward from the
+/// first prompted frame, then backward to frame 0. Returns each frame's `(1, 1, 4g, 4g)` mask
+/// logits on the CPU; `progress(frames_done)` after every frame.
+///
+/// # Errors
+/// No prompts, or a network failure.
+pub fn track_object(
+    model: &Sam2,
+    n: usize,
+    features: &dyn Fn(usize) -> Result<ImageFeatures>,
+    prompts: &BTreeMap<usize, (Tensor, Tensor)>,
+    mut progress: impl FnMut(usize),
+) -> Result<Vec<Tensor>> {
+    let first = *prompts
+        .keys()
+        .next()
+        .ok_or_else(|| Error::Prompt("an object without prompts".into()))?;
+    let mut bank = MemoryBank::default();
+    for (frame, (coords, labels)) in prompts {
+        let out = model.prompt(&features(*frame)?, Points { coords, labels })?;
+        bank.conditioning.insert(*frame, out);
+    }
+    let mut masks: Vec<Option<Tensor>> = vec![None; n];
+    let order = (first..n)
+        .map(|f| (f, false))
+        .chain((0..first).rev().map(|f| (f, true)));
+    for (done, (frame, reverse)) in order.enumerate() {
+        let low = match bank.conditioning.get(&frame) {
+            Some(out) => out.pred_masks.clone(),
+            None => {
+                let out = model.track(&features(frame)?, frame, n, reverse, &bank)?;
+                let low = out.pred_masks.clone();
+                bank.tracked.insert(frame, out);
+                low
+            }
+        };
+        masks[frame] = Some(low.to_device(&Device::Cpu)?.to_dtype(DType::F32)?);
+        progress(done + 1);
+    }
+    masks
+        .into_iter()
+        .map(|m| m.ok_or_else(|| Error::Prompt("a frame was not tracked".into())))
+        .collect()
+}
+
 /// Segments `frames` (each already resized to the model's `S x S`, RGB, row-major) of a video
 /// of `width x height` with `prompts`; `progress(object_index, frames_done)` after every frame.
 ///
@@ -117,42 +165,11 @@ pub fn segment(
     };
     let mut objects = Vec::with_capacity(prompts.objects.len());
     for (index, (id, by_frame)) in prompts.objects.iter().enumerate() {
-        let mut bank = MemoryBank::default();
-        for (frame, prompt) in by_frame {
-            let (coords, labels) = points(prompt, scale, device)?;
-            let out = model.prompt(
-                &features(*frame)?,
-                Points {
-                    coords: &coords,
-                    labels: &labels,
-                },
-            )?;
-            bank.conditioning.insert(*frame, out);
-        }
-        let first = *by_frame.keys().next().unwrap_or(&0);
-        let mut masks: Vec<Option<Tensor>> = vec![None; n];
-        let mut done = 0;
-        let order = (first..n)
-            .map(|f| (f, false))
-            .chain((0..first).rev().map(|f| (f, true)));
-        for (frame, reverse) in order {
-            let low = match bank.conditioning.get(&frame) {
-                Some(out) => out.pred_masks.clone(),
-                None => {
-                    let out = model.track(&features(frame)?, frame, n, reverse, &bank)?;
-                    let low = out.pred_masks.clone();
-                    bank.tracked.insert(frame, out);
-                    low
-                }
-            };
-            masks[frame] = Some(low.to_device(&Device::Cpu)?.to_dtype(DType::F32)?);
-            done += 1;
-            progress(index, done);
-        }
-        let masks = masks
-            .into_iter()
-            .map(|m| m.ok_or_else(|| Error::Prompt("a frame was not tracked".into())))
-            .collect::<Result<_>>()?;
+        let points = by_frame
+            .iter()
+            .map(|(frame, prompt)| Ok((*frame, points(prompt, scale, device)?)))
+            .collect::<Result<BTreeMap<_, _>>>()?;
+        let masks = track_object(model, n, &features, &points, |done| progress(index, done))?;
         objects.push((*id, masks));
     }
     Ok(Segmentation { objects })

@@ -36,6 +36,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Parity(ParityCommand::VaeEncode(ref args)) => parity::vae(args, true),
         Command::Parity(ParityCommand::VaeDecode(ref args)) => parity::vae(args, false),
         Command::Parity(ParityCommand::Tokenize(ref args)) => parity::tokenize(args),
+        Command::Parity(ParityCommand::Sam2Encode(ref args)) => {
+            parity::sam2(args, parity::Sam2Part::Encode)
+        }
+        Command::Parity(ParityCommand::Sam2Prompt(ref args)) => {
+            parity::sam2(args, parity::Sam2Part::Prompt)
+        }
+        Command::Parity(ParityCommand::Sam2Video(ref args)) => {
+            parity::sam2(args, parity::Sam2Part::Video)
+        }
     }
 }
 

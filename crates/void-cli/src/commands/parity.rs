@@ -16,7 +16,7 @@ use void_weights::vae::load_vae;
 
 use super::device;
 use crate::cli::{
-    DTypeArg, FlavourArg, ParityAttentionArgs, ParitySchedulerArgs, ParityT5Args,
+    DTypeArg, FlavourArg, ParityAttentionArgs, ParitySam2Args, ParitySchedulerArgs, ParityT5Args,
     ParityTokenizeArgs, ParityTransformerArgs, ParityVaeArgs, TileArg,
 };
 
@@ -154,6 +154,111 @@ pub fn attention(args: &ParityAttentionArgs) -> anyhow::Result<ExitCode> {
         "attention: q {:?}, k {:?}, {dtype:?} on {:?}; forward {median:.5} s (median of {counted}); wrote {}",
         q.dims(),
         k.dims(),
+        run.device,
+        run.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Which part of SAM2 `void parity sam2-*` runs.
+#[derive(Clone, Copy, Debug)]
+pub enum Sam2Part {
+    /// The image encoder.
+    Encode,
+    /// A prompted first frame.
+    Prompt,
+    /// Propagation through a clip.
+    Video,
+}
+
+/// Runs a part of SAM2 (f32) and writes its outputs.
+pub fn sam2(args: &ParitySam2Args, part: Sam2Part) -> anyhow::Result<ExitCode> {
+    let run = &args.run;
+    if run.dtype != DTypeArg::F32 {
+        bail!("void parity sam2-*: f32 only (SAM2 runs in f32, as the reference's stage 1)");
+    }
+    let device = device(run.device)?;
+    let (model, load_s) = timed(&device, || {
+        void_mask::load_sam2(&args.weights, Some(&args.config), args.fill_holes, &device)
+    })?;
+    let points = |inputs: &HashMap<String, Tensor>| -> anyhow::Result<(Tensor, Tensor)> {
+        Ok((
+            inputs["point_coords"].to_dtype(DType::F32)?,
+            inputs["point_labels"].to_dtype(DType::F32)?,
+        ))
+    };
+    let named = |items: Vec<(String, Tensor)>| -> anyhow::Result<HashMap<String, Tensor>> {
+        items
+            .into_iter()
+            .map(|(k, t)| Ok((k, t.to_dtype(DType::F32)?.to_device(&Device::Cpu)?)))
+            .collect()
+    };
+    let start = Instant::now();
+    let outputs = match part {
+        Sam2Part::Encode => {
+            let inputs = read_inputs(&run.inputs, &["image"], &device)?;
+            let f = model.encode_image(&inputs["image"])?;
+            let mut items = Vec::new();
+            for (i, t) in f.trunk.iter().enumerate() {
+                items.push((format!("trunk.stage{}", i + 1), t.clone()));
+            }
+            for (i, (fpn, pos)) in f.fpn.iter().zip(&f.positions).enumerate() {
+                items.push((format!("neck.backbone_fpn.{i}"), fpn.clone()));
+                items.push((format!("vision_pos_enc.{i}"), pos.clone()));
+            }
+            for (i, t) in f.high_res.iter().enumerate() {
+                items.push((format!("high_res.{i}"), t.clone()));
+            }
+            named(items)?
+        }
+        Sam2Part::Prompt => {
+            let inputs = read_inputs(
+                &run.inputs,
+                &["image", "point_coords", "point_labels"],
+                &device,
+            )?;
+            let (coords, labels) = points(&inputs)?;
+            let f = model.encode_image(&inputs["image"])?;
+            let out = model.prompt(
+                &f,
+                void_models::sam2::Points {
+                    coords: &coords,
+                    labels: &labels,
+                },
+            )?;
+            named(vec![
+                ("pred_masks".into(), out.pred_masks),
+                ("obj_ptr".into(), out.obj_ptr),
+                ("object_score_logits".into(), out.object_score_logits),
+                ("maskmem_features".into(), out.memory),
+            ])?
+        }
+        Sam2Part::Video => {
+            let inputs = read_inputs(
+                &run.inputs,
+                &["frames", "point_coords", "point_labels", "prompt_frame"],
+                &device,
+            )?;
+            let frames = &inputs["frames"];
+            let n = frames.dim(0)?;
+            let prompt_frame = scalar_usize(&inputs["prompt_frame"]).context("prompt_frame")?;
+            if prompt_frame >= n {
+                bail!("prompt_frame {prompt_frame} is not one of the {n} frames");
+            }
+            let features = |i: usize| -> void_mask::Result<_> {
+                let rgb = frames.get(i)?.to_dtype(DType::U8)?;
+                Ok(model.encode_image(&void_models::sam2::normalize_frame(&rgb)?)?)
+            };
+            let prompts = std::collections::BTreeMap::from([(prompt_frame, points(&inputs)?)]);
+            let masks = void_mask::track_object(&model, n, &features, &prompts, |_| {})?;
+            named(vec![("pred_masks".into(), Tensor::cat(&masks, 0)?)])?
+        }
+    };
+    device.synchronize()?;
+    let forward_s = start.elapsed().as_secs_f64();
+    write_outputs(&run.out, &outputs)?;
+    eprintln!(
+        "sam2 {part:?}: load {load_s:.2} s, forward {forward_s:.3} s on {:?}; wrote {}",
         run.device,
         run.out.display()
     );
