@@ -10,9 +10,6 @@ pub enum Error {
     /// A malformed or impossible prompt (the message names it).
     #[error("{0}")]
     Prompt(String),
-    /// A checkpoint or config that cannot be used (the message names the file and why).
-    #[error("{0}")]
-    Model(String),
     /// A network failed.
     #[error(transparent)]
     Network(#[from] void_models::Error),

@@ -4,11 +4,9 @@
 //! Pure computation on decoded frames; decoding, encoding and progress are the caller's.
 
 mod error;
-pub mod model;
 pub mod prompts;
 pub mod segment;
 
 pub use error::{Error, Result};
-pub use model::load_sam2;
 pub use prompts::{FramePrompt, Prompts};
 pub use segment::{Segmentation, segment, track_object};

@@ -8,9 +8,10 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
-use void_mask::{Prompts, load_sam2, segment};
+use void_mask::{Prompts, segment};
 use void_prep::bicubic::resize_bicubic;
 use void_video::{DecodeOptions, Encoding, Ffmpeg, FrameReader, VideoWriter};
+use void_weights::sam2::load_sam2;
 
 use super::device;
 use crate::cli::MaskSegmentArgs;

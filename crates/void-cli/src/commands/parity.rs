@@ -179,7 +179,7 @@ pub fn sam2(args: &ParitySam2Args, part: Sam2Part) -> anyhow::Result<ExitCode> {
     }
     let device = device(run.device)?;
     let (model, load_s) = timed(&device, || {
-        void_mask::load_sam2(&args.weights, Some(&args.config), args.fill_holes, &device)
+        void_weights::sam2::load_sam2(&args.weights, Some(&args.config), args.fill_holes, &device)
     })?;
     let points = |inputs: &HashMap<String, Tensor>| -> anyhow::Result<(Tensor, Tensor)> {
         Ok((
