@@ -74,6 +74,8 @@ Files written to <out> (default crates/void-models/tests/golden):
 
   sam2_config.json          constructor values: the yaml (as a string), the composed config,
                             the build overrides, the head overrides, dims, preprocessing, seed
+  sam2_void_config.json     the same model as `void --sam2-config` takes it (the yaml's model
+                            section plus the head sizes in `sam_heads`)
   sam2_weights.safetensors  model.state_dict() in f32, with the official checkpoint key names
                             (the keys of sam2.1_hiera_tiny.pt["model"], e.g.
                             image_encoder.trunk.blocks.0.attn.qkv.weight)
@@ -1113,6 +1115,10 @@ def main():
         "versions": {k: v for k, v in common.items() if k not in ("script", "seed")},
     }
     (args.out / "sam2_config.json").write_text(json.dumps(config, indent=1) + "\n")
+    # What `void --sam2-config` takes: the yaml's model section plus the head sizes the yaml
+    # cannot set (void-models' SamHeadsConfig).
+    void_config = dict(composed["model"], sam_heads={"mlp_dim": MLP_DIM, "iou_head_hidden_dim": IOU_HIDDEN})
+    (args.out / "sam2_void_config.json").write_text(json.dumps(void_config, indent=1) + "\n")
 
     for name, tensors in (("encode", enc), ("prompt", prompt), ("video", video)):
         for k, v in tensors.items():

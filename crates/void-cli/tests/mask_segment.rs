@@ -22,25 +22,8 @@ fn samples() -> PathBuf {
         })
 }
 
-/// The tiny model's config as `--sam2-config` takes it: the yaml's `model` section plus the
-/// head sizes the golden script shrank.
-fn tiny_config(dir: &Path) -> PathBuf {
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(golden("sam2_config.json")).unwrap())
-            .unwrap();
-    let mut model = json["composed_config"]["model"].clone();
-    let after = &json["after_build"];
-    model["sam_heads"] = serde_json::json!({
-        "mlp_dim": after["sam_mask_decoder.transformer"]["mlp_dim"],
-        "iou_head_hidden_dim": after["sam_mask_decoder.iou_prediction_head"]["hidden_dim"],
-    });
-    let path = dir.join("tiny.json");
-    std::fs::write(&path, model.to_string()).unwrap();
-    path
-}
-
 fn segment(video: &Path, out: &Path, checkpoint: &Path, extra: &[&str]) -> Output {
-    let config = tiny_config(out.parent().unwrap());
+    let config = golden("sam2_void_config.json");
     Command::new(env!("CARGO_BIN_EXE_void"))
         .args(["mask", "segment", "-q"])
         .arg(video)
