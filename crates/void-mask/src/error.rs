@@ -10,6 +10,9 @@ pub enum Error {
     /// A malformed or impossible prompt (the message names it).
     #[error("{0}")]
     Prompt(String),
+    /// The frames could not be read (the message names the video).
+    #[error("{0}")]
+    Frames(String),
     /// A network failed.
     #[error(transparent)]
     Network(#[from] void_models::Error),

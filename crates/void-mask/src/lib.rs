@@ -9,4 +9,4 @@ pub mod segment;
 
 pub use error::{Error, Result};
 pub use prompts::{FramePrompt, Prompts};
-pub use segment::{Segmentation, segment, track_object};
+pub use segment::{FrameSource, Segmentation, segment};

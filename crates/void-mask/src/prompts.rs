@@ -20,6 +20,47 @@ pub struct FramePrompt {
     pub boxed: Option<[f32; 4]>,
 }
 
+impl FramePrompt {
+    /// The prompt SAM2's point list describes: flattened `(x, y)` pairs and their labels (2 and
+    /// 3 the box's corners, 1 a positive click, 0 a negative one).
+    ///
+    /// # Errors
+    /// [`Error::Prompt`] for mismatched lengths, an unknown label or half a box.
+    pub fn from_sam2_points(coords: &[f32], labels: &[f32]) -> Result<Self> {
+        if coords.len() != 2 * labels.len() {
+            return Err(Error::Prompt(format!(
+                "{} coordinates for {} labels",
+                coords.len(),
+                labels.len()
+            )));
+        }
+        let mut prompt = Self::default();
+        let mut corners = (None, None);
+        for (xy, &label) in coords.chunks(2).zip(labels) {
+            match label as i32 {
+                0 | 1 => prompt.points.push((xy[0], xy[1], label == 1.0)),
+                2 => corners.0 = Some((xy[0], xy[1])),
+                3 => corners.1 = Some((xy[0], xy[1])),
+                other => {
+                    return Err(Error::Prompt(format!(
+                        "point label {other} (expected 0, 1, 2 or 3)"
+                    )));
+                }
+            }
+        }
+        match corners {
+            (Some(a), Some(b)) => prompt.boxed = Some([a.0, a.1, b.0, b.1]),
+            (None, None) => {}
+            _ => {
+                return Err(Error::Prompt(
+                    "a box needs both corners (labels 2 and 3)".into(),
+                ));
+            }
+        }
+        Ok(prompt)
+    }
+}
+
 /// Every prompt: object id -> frame -> prompt.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Prompts {

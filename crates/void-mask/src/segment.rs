@@ -1,7 +1,13 @@
-//! SAM2 over a whole video, one object at a time: every prompted frame becomes a conditioning
-//! memory, then the object is tracked forward from its first prompted frame to the last frame
-//! and backward from there to frame 0, so every frame gets a mask (the reference tracks only
-//! forward and drops the frames before the first click).
+//! SAM2 over a whole video, streaming: every prompted frame becomes a conditioning memory of
+//! its object; then all objects are tracked forward from the first prompted frame to the last
+//! frame and backward from there to frame 0, so every frame gets a mask (the reference tracks
+//! only forward and drops the frames before the first click).
+//!
+//! Frames come from a [`FrameSource`] that can be read again from the start. The video is read
+//! twice (up to the last prompted frame, then from the first prompted frame on) and only the
+//! frames before the first prompted frame are kept, as the model's `S x S` RGB bytes, for the
+//! backward pass: memory does not grow with the clip after the first prompt. Each frame's image
+//! features are computed once for all objects.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +16,11 @@ use void_models::sam2::{ImageFeatures, MemoryBank, Points, Sam2, normalize_frame
 
 use crate::prompts::{FramePrompt, Prompts};
 use crate::{Error, Result};
+
+/// A video's frames, already resized to the model's `S x S` RGB bytes, from frame 0 each time
+/// it is opened.
+pub type FrameSource<'a> =
+    dyn FnMut() -> Result<Box<dyn Iterator<Item = Result<Vec<u8>>> + 'a>> + 'a;
 
 /// The low-resolution mask logits of every frame, per object.
 #[derive(Clone, Debug)]
@@ -95,82 +106,121 @@ fn points(prompt: &FramePrompt, scale: (f32, f32), device: &Device) -> Result<(T
     ))
 }
 
-/// Tracks one object through `n` frames whose features `features(i)` gives, from its prompts
-/// (frame -> SAM2 points `(coords (1, k, 2), labels (1, k))` in model pixels): forward from the
-/// first prompted frame, then backward to frame 0. Returns each frame's `(1, 1, 4g, 4g)` mask
-/// logits on the CPU; `progress(frames_done)` after every frame.
+/// Segments the `n` frames `frames` yields (a video of `width x height`) with `prompts`;
+/// `progress(frames_done)` after every frame's tracking.
 ///
 /// # Errors
-/// No prompts, or a network failure.
-pub fn track_object(
-    model: &Sam2,
-    n: usize,
-    features: &dyn Fn(usize) -> Result<ImageFeatures>,
-    prompts: &BTreeMap<usize, (Tensor, Tensor)>,
-    mut progress: impl FnMut(usize),
-) -> Result<Vec<Tensor>> {
-    let first = *prompts
-        .keys()
-        .next()
-        .ok_or_else(|| Error::Prompt("an object without prompts".into()))?;
-    let mut bank = MemoryBank::default();
-    for (frame, (coords, labels)) in prompts {
-        let out = model.prompt(&features(*frame)?, Points { coords, labels })?;
-        bank.conditioning.insert(*frame, out);
-    }
-    let mut masks: Vec<Option<Tensor>> = vec![None; n];
-    let order = (first..n)
-        .map(|f| (f, false))
-        .chain((0..first).rev().map(|f| (f, true)));
-    for (done, (frame, reverse)) in order.enumerate() {
-        let low = match bank.conditioning.get(&frame) {
-            Some(out) => out.pred_masks.clone(),
-            None => {
-                let out = model.track(&features(frame)?, frame, n, reverse, &bank)?;
-                let low = out.pred_masks.clone();
-                bank.tracked.insert(frame, out);
-                low
-            }
-        };
-        masks[frame] = Some(low.to_device(&Device::Cpu)?.to_dtype(DType::F32)?);
-        progress(done + 1);
-    }
-    masks
-        .into_iter()
-        .map(|m| m.ok_or_else(|| Error::Prompt("a frame was not tracked".into())))
-        .collect()
-}
-
-/// Segments `frames` (each already resized to the model's `S x S`, RGB, row-major) of a video
-/// of `width x height` with `prompts`; `progress(object_index, frames_done)` after every frame.
-///
-/// # Errors
-/// Prompts outside the video, or a network failure.
+/// Prompts outside the video, a source that yields fewer than `n` frames, or a network
+/// failure.
+#[allow(clippy::too_many_arguments)]
 pub fn segment(
     model: &Sam2,
-    frames: &[Vec<u8>],
-    image_size: usize,
+    frames: &mut FrameSource<'_>,
+    n: usize,
     (width, height): (usize, usize),
     prompts: &Prompts,
     device: &Device,
-    mut progress: impl FnMut(usize, usize),
+    mut progress: impl FnMut(usize),
 ) -> Result<Segmentation> {
-    prompts.validate(frames.len(), width as f32, height as f32)?;
-    let n = frames.len();
-    let s = image_size;
+    prompts.validate(n, width as f32, height as f32)?;
+    let s = model.image_size();
     let scale = (s as f32 / width as f32, s as f32 / height as f32);
-    let features = |i: usize| -> Result<_> {
-        let rgb = Tensor::from_slice(&frames[i], (s, s, 3), device)?;
+    let features = |rgb: &[u8]| -> Result<ImageFeatures> {
+        let rgb = Tensor::from_slice(rgb, (s, s, 3), device)?;
         Ok(model.encode_image(&normalize_frame(&rgb)?.to_dtype(DType::F32)?)?)
     };
-    let mut objects = Vec::with_capacity(prompts.objects.len());
-    for (index, (id, by_frame)) in prompts.objects.iter().enumerate() {
-        let points = by_frame
-            .iter()
-            .map(|(frame, prompt)| Ok((*frame, points(prompt, scale, device)?)))
-            .collect::<Result<BTreeMap<_, _>>>()?;
-        let masks = track_object(model, n, &features, &points, |done| progress(index, done))?;
-        objects.push((*id, masks));
+    let short = |i: usize| Error::Prompt(format!("the video ended at frame {i} of {n}"));
+    let mut objects: Vec<(u32, MemoryBank, Vec<Option<Tensor>>)> = prompts
+        .objects
+        .keys()
+        .map(|id| (*id, MemoryBank::default(), vec![None; n]))
+        .collect();
+    let prompted: BTreeMap<usize, Vec<usize>> =
+        prompts
+            .objects
+            .values()
+            .enumerate()
+            .fold(BTreeMap::new(), |mut acc, (index, by_frame)| {
+                for frame in by_frame.keys() {
+                    acc.entry(*frame).or_insert_with(Vec::new).push(index);
+                }
+                acc
+            });
+    let (first, last) = match (prompted.keys().next(), prompted.keys().next_back()) {
+        (Some(f), Some(l)) => (*f, *l),
+        _ => return Err(Error::Prompt("no prompts".into())),
+    };
+
+    // Read 1: the prompted frames (conditioning memories), keeping the frames before the first.
+    let mut kept = Vec::with_capacity(first);
+    let mut reader = frames()?;
+    for i in 0..=last {
+        let rgb = reader.next().ok_or_else(|| short(i))??;
+        if let Some(indices) = prompted.get(&i) {
+            let f = features(&rgb)?;
+            for &index in indices {
+                let by_frame = &prompts.objects[&objects[index].0];
+                let (coords, labels) = points(&by_frame[&i], scale, device)?;
+                let out = model.prompt(
+                    &f,
+                    Points {
+                        coords: &coords,
+                        labels: &labels,
+                    },
+                )?;
+                objects[index].1.conditioning.insert(i, out);
+            }
+        }
+        if i < first {
+            kept.push(rgb);
+        }
     }
+    drop(reader);
+
+    // Read 2: forward from the first prompted frame; then backward over the kept frames.
+    let mut done = 0;
+    let mut step = |frame: usize, rgb: &[u8], reverse: bool| -> Result<()> {
+        let mut f = None;
+        for (_, bank, masks) in objects.iter_mut() {
+            let low = match bank.conditioning.get(&frame) {
+                Some(out) => out.pred_masks.clone(),
+                None => {
+                    if f.is_none() {
+                        f = Some(features(rgb)?);
+                    }
+                    let feats = f.as_ref().ok_or_else(|| short(frame))?;
+                    let out = model.track(feats, frame, n, reverse, bank)?;
+                    let low = out.pred_masks.clone();
+                    bank.tracked.insert(frame, out);
+                    low
+                }
+            };
+            masks[frame] = Some(low.to_device(&Device::Cpu)?.to_dtype(DType::F32)?);
+        }
+        done += 1;
+        progress(done);
+        Ok(())
+    };
+    let mut reader = frames()?.skip(first);
+    for frame in first..n {
+        let rgb = reader.next().ok_or_else(|| short(frame))??;
+        step(frame, &rgb, false)?;
+    }
+    drop(reader);
+    for (frame, rgb) in kept.iter().enumerate().rev() {
+        step(frame, rgb, true)?;
+    }
+
+    let objects = objects
+        .into_iter()
+        .map(|(id, _, masks)| {
+            let masks = masks
+                .into_iter()
+                .enumerate()
+                .map(|(i, m)| m.ok_or_else(|| short(i)))
+                .collect::<Result<_>>()?;
+            Ok((id, masks))
+        })
+        .collect::<Result<_>>()?;
     Ok(Segmentation { objects })
 }

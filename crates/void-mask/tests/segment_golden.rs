@@ -47,17 +47,26 @@ fn every_frame_matches_the_reference_predictor() {
     let mut prompts = Prompts::default();
     prompts.add_points("2:30,20:+;2:62,42:-").unwrap();
     prompts.add_box("2:16,4,52,36").unwrap();
+    // A source that counts how often the video is read: twice (prompts, then tracking).
+    let opened = std::cell::Cell::new(0);
+    let mut source =
+        || -> void_mask::Result<Box<dyn Iterator<Item = void_mask::Result<Vec<u8>>>>> {
+            opened.set(opened.get() + 1);
+            Ok(Box::new(frames.clone().into_iter().map(Ok)))
+        };
     let mut calls = 0;
     let seg = segment(
         &model,
-        &frames,
-        cfg.image_size,
+        &mut source,
+        6,
         (72, 48),
         &prompts,
         &Device::Cpu,
-        |_, _| calls += 1,
+        |_| calls += 1,
     )
     .unwrap();
+    assert_eq!(opened.get(), 2);
+    assert_eq!(cfg.image_size, 96);
     assert_eq!(calls, 6);
     let keys = ["bwd.f0", "bwd.f1", "add", "fwd.f3", "fwd.f4", "fwd.f5"];
     for (frame, key) in keys.iter().enumerate() {

@@ -38,49 +38,40 @@ pub fn segment_video(
     let s = model.image_size();
     let load_s = load.elapsed().as_secs_f64();
 
-    // Frames are kept only as the model's S x S RGB bytes (3 MB each at 1024), whatever the
-    // source resolution: 4x smaller than the reference's f32 tensors.
-    let decode = Instant::now();
-    let decode_bar = bar(quiet, None, "decode", "frames");
-    let reader = FrameReader::open(ffmpeg, &info, DecodeOptions::default())?;
-    let mut frames = Vec::new();
-    for frame in reader {
-        let frame = frame.with_context(|| format!("decoding {}", args.video.display()))?;
-        frames.push(resize_bicubic(&frame.data, w, h, 3, s, s));
-        decode_bar.inc(1);
-    }
-    decode_bar.finish_and_clear();
-    let decode_s = decode.elapsed().as_secs_f64();
+    // The video is read twice (to the last prompted frame, then from the first on); only the
+    // frames before the first prompted frame are kept, as the model's S x S RGB bytes.
+    let count = Instant::now();
+    let n = void_video::decode::count_frames(ffmpeg, &info)
+        .with_context(|| format!("counting the frames of {}", args.video.display()))?;
     prompts
-        .validate(frames.len(), w as f32, h as f32)
+        .validate(n, w as f32, h as f32)
         .with_context(|| format!("prompts for {}", args.video.display()))?;
+    let count_s = count.elapsed().as_secs_f64();
 
     let track = Instant::now();
     let objects = prompts.objects.len();
-    let track_bar = bar(
-        quiet,
-        Some((objects * frames.len()) as u64),
-        "track",
-        "frames",
-    );
-    let seg = segment(
-        &model,
-        &frames,
-        s,
-        (w, h),
-        &prompts,
-        &device,
-        |object, done| {
-            track_bar.set_position((object * frames.len() + done) as u64);
-        },
-    )?;
+    let track_bar = bar(quiet, Some(n as u64), "track", "frames");
+    let video = args.video.clone();
+    let mut source =
+        || -> void_mask::Result<Box<dyn Iterator<Item = void_mask::Result<Vec<u8>>>>> {
+            let reader = FrameReader::open(ffmpeg, &info, DecodeOptions::default())
+                .map_err(|e| void_mask::Error::Frames(format!("{}: {e}", video.display())))?;
+            let video = video.clone();
+            Ok(Box::new(reader.map(move |frame| {
+                frame
+                    .map(|f| resize_bicubic(&f.data, w, h, 3, s, s))
+                    .map_err(|e| void_mask::Error::Frames(format!("{}: {e}", video.display())))
+            })))
+        };
+    let seg = segment(&model, &mut source, n, (w, h), &prompts, &device, |done| {
+        track_bar.set_position(done as u64);
+    })?;
     track_bar.finish_and_clear();
     let track_s = track.elapsed().as_secs_f64();
 
     let write = Instant::now();
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
-    let n = frames.len();
     let mut empty = 0;
     let mut writer = VideoWriter::create(
         ffmpeg,
@@ -134,9 +125,9 @@ pub fn segment_video(
         eprintln!("note: {empty} of {n} frames have no object pixels");
     }
     eprintln!(
-        "{}: {n} frames at {w}x{h}, {objects} object(s); load {load_s:.1} s, decode + resize {decode_s:.1} s, track {track_s:.1} s ({:.1} frames/s), write {write_s:.1} s; total {:.1} s",
+        "{}: {n} frames at {w}x{h}, {objects} object(s); load {load_s:.1} s, count frames {count_s:.1} s, decode + resize + track {track_s:.1} s ({:.1} frames/s), write {write_s:.1} s; total {:.1} s",
         target.display(),
-        (objects * n) as f64 / track_s.max(1e-9),
+        n as f64 / track_s.max(1e-9),
         started.elapsed().as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)

@@ -245,13 +245,36 @@ pub fn sam2(args: &ParitySam2Args, part: Sam2Part) -> anyhow::Result<ExitCode> {
             if prompt_frame >= n {
                 bail!("prompt_frame {prompt_frame} is not one of the {n} frames");
             }
-            let features = |i: usize| -> void_mask::Result<_> {
-                let rgb = frames.get(i)?.to_dtype(DType::U8)?;
-                Ok(model.encode_image(&void_models::sam2::normalize_frame(&rgb)?)?)
-            };
-            let prompts = std::collections::BTreeMap::from([(prompt_frame, points(&inputs)?)]);
-            let masks = void_mask::track_object(&model, n, &features, &prompts, |_| {})?;
-            named(vec![("pred_masks".into(), Tensor::cat(&masks, 0)?)])?
+            // The same driver as `void mask segment`, on frames already at the model's size
+            // (so the points, in model pixels, are video pixels too).
+            let (coords, labels) = points(&inputs)?;
+            let prompt = void_mask::FramePrompt::from_sam2_points(
+                &coords.flatten_all()?.to_vec1::<f32>()?,
+                &labels.flatten_all()?.to_vec1::<f32>()?,
+            )?;
+            let mut prompts = void_mask::Prompts::default();
+            prompts.objects.insert(
+                1,
+                std::collections::BTreeMap::from([(prompt_frame, prompt)]),
+            );
+            let bytes: Vec<Vec<u8>> = (0..n)
+                .map(|i| {
+                    frames
+                        .get(i)?
+                        .to_dtype(DType::U8)?
+                        .flatten_all()?
+                        .to_vec1::<u8>()
+                })
+                .collect::<candle_core::Result<_>>()?;
+            let mut source =
+                || -> void_mask::Result<Box<dyn Iterator<Item = void_mask::Result<Vec<u8>>>>> {
+                    Ok(Box::new(bytes.clone().into_iter().map(Ok)))
+                };
+            let s = model.image_size();
+            let seg =
+                void_mask::segment(&model, &mut source, n, (s, s), &prompts, &device, |_| {})?;
+            let masks = &seg.objects[0].1;
+            named(vec![("pred_masks".into(), Tensor::cat(masks, 0)?)])?
         }
     };
     device.synchronize()?;
