@@ -1,4 +1,4 @@
-r"""Golden fixtures for the Rust SAM 2.1 video predictor (crates/void-models).
+r"""Golden fixtures for the Rust SAM 2.1 video predictor (crates/void-models), plus SAM 2.0.
 
 Reference: the `sam2` PyPI package 1.1.0, built from its sdist with SAM2_BUILD_CUDA=0 (no CUDA
 extension), run on CPU in f32. The model has the SAM 2.1 architecture of
@@ -95,6 +95,7 @@ Files written to <out> (default crates/void-models/tests/golden):
   sam2_prompt_io.safetensors   1-frame video: 2 points (labels 1, 0) and a box
   sam2_video_io.safetensors    6-frame video: prompt on frame 2, propagation both ways
   sam2_fill_holes.safetensors  sam2.utils.misc.fill_holes_in_mask_scores on small arrays
+  sam2_v20_*                the SAM 2.0 variant (below)
 
 Prompt path (sam2_prompt_io): init_state(<dir with 00000.jpg>), then
 add_new_points_or_box(state, frame_idx=0, obj_id=1, points=PROMPT_POINTS, labels=[1, 0],
@@ -152,6 +153,35 @@ state machine:
   num_obj_ptr_tokens object-pointer tokens without RoPE), num_obj_ptr_tokens i32, and
   memory_attention_out [36,1,32].
 
+SAM 2.0 variant (sam2_v20_*, written by a second pass after every 2.1 file, or alone with
+--only-v20, which leaves the 2.1 files untouched). configs/sam2/*.yaml differ from
+configs/sam2.1/*.yaml only in four SAM2Base options, all false here: no_obj_embed_spatial,
+add_tpos_enc_to_obj_ptrs, proj_tpos_enc_in_obj_ptrs, use_signed_tpos_enc_to_obj_ptrs. So the
+model is MODEL_CFG with those four flags false (yaml sam2_hiera_golden.yaml), built the same
+way (same head overrides, fill_hole_area 0) and randomized by the same scheme from the same
+seed. Its checkpoint lacks no_obj_embed_spatial and obj_ptr_tpos_proj.weight/.bias (checked).
+SAM2Base's own tensors come first in named_parameters order (maskmem_tpos_enc, no_mem_embed,
+no_mem_pos_enc, no_obj_ptr, then no_obj_embed_spatial), so every later draw shifts: apart from
+those four, the weights are a different draw from the 2.1 model's. In memory attention the
+object pointers' positions are zeros (checked); no no-object embedding is added to the
+memories (the object is present on every frame in both fixtures anyway). The frames and the
+video prompt are those of sam2_video_io (frames_resized_u8 checked equal to that file's when
+it exists), with the same call order. Files:
+  sam2_v20_weights.safetensors  its state_dict in f32, official key names
+  sam2_v20_void_config.json     as sam2_void_config.json (the composed yaml's model section
+                                plus "sam_heads")
+  sam2_v20_video_io.safetensors a subset of the video keys above (no video_res_masks, no
+                                pix_feat_with_mem / decoder.* / low_res_multimasks / ious /
+                                f32 maskmem_features, to keep the three files under 1.2 MB):
+                                frames_resized_u8, points/labels/box, add.point_coords,
+                                add.point_labels, cond.maskmem_features_bf16 (the prompted
+                                frame's memory); pred_masks, obj_ptr, object_score_logits for
+                                add and each tracked frame (fwd.f3, fwd.f4, fwd.f5, bwd.f1,
+                                bwd.f0), whose maskmem_features_bf16 too; memory, memory_pos,
+                                num_obj_ptr_tokens for fwd.f5 and bwd.f0. Its metadata holds the
+                                run-2 / run-3 checks (run 2 loads sam2_v20_weights.safetensors'
+                                tensors) and the margins, as for the 2.1 video file.
+
 Hole filling (sam2_fill_holes). sam2 1.1.0's fill_holes_in_mask_scores(mask, max_area) does:
 labels, areas = get_connected_components(mask <= 0), using the CUDA kernel
 sam2/csrc/connected_components.cu (block-based union find with 8-connectivity, so diagonal
@@ -178,7 +208,7 @@ Setup and usage (CPU only):
       imageio-ffmpeg==0.8.1
   SAM2_BUILD_CUDA=0 /root/.cache/void/sam2-venv/bin/pip install --no-build-isolation sam2==1.1.0
   /root/.cache/void/sam2-venv/bin/python scripts/golden/sam2_goldens.py [--out DIR] \
-      [--video PATH/TO/BigBen/input_video.mp4]
+      [--video PATH/TO/BigBen/input_video.mp4] [--only-v20]
 scripts/golden/requirements-sam2.txt pins everything that ended up installed. The default
 --video is <repo>/../shared/samples/BigBen/input_video.mp4, falling back to
 /work/shared/samples/BigBen/input_video.mp4.
@@ -203,7 +233,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 from PIL import Image
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 import sam2  # noqa: F401  (initialises hydra with sam2's configs; cleared below)
 import sam2.utils.misc as sam2_misc
@@ -370,18 +400,32 @@ BUILD_OVERRIDES = [
 YAML_NAME = "sam2.1_hiera_golden.yaml"
 
 
-def model_yaml():
-    return "# @package _global_\n\n" + OmegaConf.to_yaml(OmegaConf.create({"model": MODEL_CFG}))
+# SAM 2.0 (configs/sam2/*.yaml) differs from 2.1 only in these SAM2Base options; its
+# checkpoints then lack no_obj_embed_spatial and obj_ptr_tpos_proj.*.
+V20_FLAGS = {
+    "no_obj_embed_spatial": False,
+    "add_tpos_enc_to_obj_ptrs": False,
+    "proj_tpos_enc_in_obj_ptrs": False,
+    "use_signed_tpos_enc_to_obj_ptrs": False,
+}
+MODEL_CFG_V20 = {**MODEL_CFG, **V20_FLAGS}
+YAML_NAME_V20 = "sam2_hiera_golden.yaml"
+V20_ABSENT_KEYS = {"no_obj_embed_spatial", "obj_ptr_tpos_proj.weight", "obj_ptr_tpos_proj.bias"}
+V20_PREFIXES = ("add", "fwd.f3", "fwd.f4", "fwd.f5", "bwd.f1", "bwd.f0")
 
 
-def build_model(tmp):
+def model_yaml(model_cfg=MODEL_CFG):
+    return "# @package _global_\n\n" + OmegaConf.to_yaml(OmegaConf.create({"model": model_cfg}))
+
+
+def build_model(tmp, model_cfg=MODEL_CFG, yaml_name=YAML_NAME):
     """SAM2VideoPredictor from the yaml via sam2's own builder, heads shrunk, fill_hole_area 0."""
     cfg_dir = Path(tmp) / "configs"
     cfg_dir.mkdir(exist_ok=True)
-    (cfg_dir / YAML_NAME).write_text(model_yaml())
+    (cfg_dir / yaml_name).write_text(model_yaml(model_cfg))
     GlobalHydra.instance().clear()
     initialize_config_dir(config_dir=str(cfg_dir), version_base="1.2")
-    model = build_sam2_video_predictor(YAML_NAME, ckpt_path=None, device="cpu", mode="eval")
+    model = build_sam2_video_predictor(yaml_name, ckpt_path=None, device="cpu", mode="eval")
     dec = model.sam_mask_decoder
     assert model.fill_hole_area == 8 and model.binarize_mask_from_pts_for_mem_enc
     assert dec.dynamic_multimask_via_stability
@@ -392,7 +436,7 @@ def build_model(tmp):
     t = dec.transformer
     dec.transformer = TwoWayTransformer(depth=t.depth, embedding_dim=D, num_heads=t.num_heads, mlp_dim=MLP_DIM)
     dec.iou_prediction_head = MLP(D, IOU_HIDDEN, dec.num_mask_tokens, 3, sigmoid_output=True)
-    composed = compose(config_name=YAML_NAME, overrides=BUILD_OVERRIDES)
+    composed = compose(config_name=yaml_name, overrides=BUILD_OVERRIDES)
     OmegaConf.resolve(composed)
     return model.eval(), OmegaConf.to_container(composed)
 
@@ -927,6 +971,122 @@ def compare(a, b):
     return worst_abs, worst_rel
 
 
+def common_meta():
+    return {
+        "script": "scripts/golden/sam2_goldens.py",
+        "torch": torch.__version__,
+        "sam2": "1.1.0",
+        "numpy": np.__version__,
+        "pillow": PIL.__version__,
+        "hydra": hydra.__version__,
+        "imageio_ffmpeg": imageio_ffmpeg.__version__,
+        "safetensors": safetensors.__version__,
+        "seed": str(SEED),
+        "image_size": str(S),
+        "video_width": str(VIDEO_W),
+        "video_height": str(VIDEO_H),
+        "fill_hole_area": "0",
+    }
+
+
+def v20_video_keys(video):
+    """The subset of video_io's keys that sam2_v20_video_io keeps (what the Rust test reads)."""
+    keep = ["add.point_coords", "add.point_labels", "cond.maskmem_features_bf16"]
+    for p in V20_PREFIXES:
+        keep += [f"{p}.pred_masks", f"{p}.obj_ptr", f"{p}.object_score_logits"]
+        if p != "add":
+            keep.append(f"{p}.maskmem_features_bf16")
+    for p in ("fwd.f5", "bwd.f0"):
+        keep += [f"{p}.memory", f"{p}.memory_pos", f"{p}.num_obj_ptr_tokens"]
+    return {k: video[k] for k in keep}
+
+
+def write_v20(args):
+    """The SAM 2.0 pass: MODEL_CFG with V20_FLAGS, the same seed, init scheme, heads, frames
+    and video prompt as the 2.1 model; writes only the sam2_v20_* files."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        keys_v21 = set(build_model(tmp)[0].state_dict())
+        model, composed = build_model(tmp, MODEL_CFG_V20, YAML_NAME_V20)
+        assert model.no_obj_embed_spatial is None and isinstance(model.obj_ptr_tpos_proj, nn.Identity)
+        assert not (model.add_tpos_enc_to_obj_ptrs or model.proj_tpos_enc_in_obj_ptrs
+                    or model.use_signed_tpos_enc_to_obj_ptrs)
+        randomize(model, SEED)
+        state_dict = {k: v.detach().clone().float().contiguous() for k, v in model.state_dict().items()}
+        assert set(state_dict) == keys_v21 - V20_ABSENT_KEYS, set(state_dict) ^ (keys_v21 - V20_ABSENT_KEYS)
+
+        frames = read_frames(args.video)
+        jpg = tmp / "video_jpg"
+        _, v_res = write_jpeg_dir(frames, jpg)
+        v21_video = args.out / "sam2_video_io.safetensors"
+        if v21_video.exists():  # the same frames as the 2.1 fixture
+            assert np.array_equal(load_file(v21_video)["frames_resized_u8"].numpy(), v_res)
+        with torch.inference_mode():
+            video, margins, _ = video_io(model, jpg)
+        assert torch.equal(preprocess(v_res), video.pop("images"))
+        # SAM 2.0: the object pointers' positions are zeros
+        for p in ("fwd.f5", "bwd.f0"):
+            n = int(video[f"{p}.num_obj_ptr_tokens"])
+            assert n > 0 and not video[f"{p}.memory_pos"][-n:].any(), p
+
+        # run 2: rebuilt, weights read back from their safetensors, 1 thread; run 3: run 2's
+        # model with every weight times (1 + 1e-6 N(0,1)) (as for the 2.1 files)
+        weights_tmp = tmp / "weights.safetensors"
+        save_file(state_dict, weights_tmp)
+        model2, _ = build_model(tmp, MODEL_CFG_V20, YAML_NAME_V20)
+        missing, unexpected = model2.load_state_dict(load_file(weights_tmp))
+        assert not missing and not unexpected
+        default_threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        with torch.inference_mode():
+            video2, _, _ = video_io(model2, jpg)
+        torch.set_num_threads(default_threads)
+        g = torch.Generator().manual_seed(SEED + 1)
+        with torch.no_grad():
+            for p in model2.parameters():
+                p.mul_(1 + 1e-6 * torch.randn(p.shape, generator=g))
+        with torch.inference_mode():
+            video3, _, _ = video_io(model2, jpg)
+
+    out = v20_video_keys(video)
+    keys = [k for k in out if out[k].is_floating_point()]
+    rerun = compare({k: out[k] for k in keys}, {k: video2[k] for k in keys})
+    perturbed = compare({k: out[k] for k in keys}, {k: video3[k] for k in keys})
+    print(f"v20 video: run1 vs run2 (rebuilt, 1 thread): max|diff|={rerun[0]:.3e} max rel-L2={rerun[1]:.3e}; "
+          f"weights x (1 + 1e-6 n): max|diff|={perturbed[0]:.3e} max rel-L2={perturbed[1]:.3e}")
+    out["frames_resized_u8"] = torch.from_numpy(v_res.copy())
+    out["points"] = torch.tensor(VIDEO_POINTS)
+    out["labels"] = torch.tensor(VIDEO_LABELS, dtype=torch.int32)
+    out["box"] = torch.tensor(VIDEO_BOX)
+
+    common = common_meta()
+    variant = {"variant": "SAM 2.0: " + ", ".join(f"{k}={v}" for k, v in V20_FLAGS.items())}
+    meta = {
+        **common, **variant,
+        "rerun_max_abs_diff": f"{rerun[0]:.6e}",
+        "rerun_max_rel_l2": f"{rerun[1]:.6e}",
+        "rerun": "run 2: model rebuilt, weights loaded from sam2_v20_weights.safetensors, torch.set_num_threads(1)",
+        "perturbed_max_abs_diff": f"{perturbed[0]:.6e}",
+        "perturbed_max_rel_l2": f"{perturbed[1]:.6e}",
+        "perturbed": "run 3: run 2's model with every weight times (1 + 1e-6 N(0,1)), max over keys",
+        "video_frame_prompted": str(VIDEO_FRAME),
+        "source_frames": json.dumps(SOURCE_FRAMES),
+        "call_order": "init_state(dir); add_new_points_or_box(state, frame_idx=2, obj_id=1, points, labels, box); "
+                      "list(propagate_in_video(state)) -> 2,3,4,5; list(propagate_in_video(state, reverse=True)) -> 2,1,0",
+        "margins": json.dumps(margins),
+    }
+    save_file({k: v.contiguous() for k, v in out.items()}, args.out / "sam2_v20_video_io.safetensors", meta)
+    save_file(state_dict, args.out / "sam2_v20_weights.safetensors", {**common, **variant})
+    void_config = dict(composed["model"], sam_heads={"mlp_dim": MLP_DIM, "iou_head_hidden_dim": IOU_HIDDEN})
+    (args.out / "sam2_v20_void_config.json").write_text(json.dumps(void_config, indent=1) + "\n")
+    for k, v in out.items():
+        if v.is_floating_point() and ("masks" in k or "logits" in k):
+            print(stats(f"v20:{k}", v))
+    print("v20 margins:", json.dumps(margins, indent=1))
+    for name in ("sam2_v20_weights.safetensors", "sam2_v20_void_config.json", "sam2_v20_video_io.safetensors"):
+        print(f"{args.out / name}: {(args.out / name).stat().st_size} bytes")
+
+
 def run_all(model, dirs):
     with torch.inference_mode():
         prompt, prompt_margins = prompt_io(model, dirs["prompt"])
@@ -940,10 +1100,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "crates/void-models/tests/golden")
     parser.add_argument("--video", type=Path, default=REPO.parent / "shared/samples/BigBen/input_video.mp4")
+    parser.add_argument("--only-v20", action="store_true",
+                        help="write only the SAM 2.0 files (sam2_v20_*), leaving the SAM 2.1 ones as they are")
     args = parser.parse_args()
     if not args.video.exists():
         args.video = Path("/work/shared/samples/BigBen/input_video.mp4")
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.only_v20:
+        write_v20(args)
+        return
     torch.manual_seed(SEED)
     default_threads = torch.get_num_threads()
 
@@ -1008,21 +1173,7 @@ def main():
     video["box"] = torch.tensor(VIDEO_BOX)
     holes = fill_holes_io()
 
-    common = {
-        "script": "scripts/golden/sam2_goldens.py",
-        "torch": torch.__version__,
-        "sam2": "1.1.0",
-        "numpy": np.__version__,
-        "pillow": PIL.__version__,
-        "hydra": hydra.__version__,
-        "imageio_ffmpeg": imageio_ffmpeg.__version__,
-        "safetensors": safetensors.__version__,
-        "seed": str(SEED),
-        "image_size": str(S),
-        "video_width": str(VIDEO_W),
-        "video_height": str(VIDEO_H),
-        "fill_hole_area": "0",
-    }
+    common = common_meta()
     results, perturbed = {}, {}
     for name, a, b, c in (("encode", enc, enc2, enc3), ("prompt", prompt, prompt2, prompt3),
                           ("video", video, video2, video3)):
@@ -1125,6 +1276,7 @@ def main():
             if v.is_floating_point() and ("masks" in k or "logits" in k or k.endswith("ious") or "iou_pred" in k):
                 print(stats(f"{name}:{k}", v))
     print("margins:", json.dumps(margins, indent=1))
+    write_v20(args)  # after every 2.1 file: the 2.1 pass never sees the 2.0 model
     total = 0
     for path in sorted(args.out.glob("sam2_*")):
         total += path.stat().st_size
