@@ -52,8 +52,9 @@ pub enum Command {
     /// model (without the transformer weights, which the VOID checkpoints replace) and the
     /// VOID checkpoints. Interrupted downloads resume; files already there are kept.
     Download(DownloadArgs),
-    /// Make the masks `void remove` takes. `void mask segment` tracks the object you click or
-    /// box through the whole video (SAM2) and writes its frame-aligned black mask.
+    /// Make the masks `void remove` takes: `void mask build VIDEO --out SEQ ...` makes a
+    /// sequence folder (input_video.mp4, quadmask_0.mp4, prompt.json) from clicks or boxes;
+    /// `void mask segment` only tracks the object (SAM2) and writes its black mask.
     #[command(subcommand)]
     Mask(MaskCommand),
     /// Run one network on given inputs and save its output, to check void against any
@@ -62,9 +63,58 @@ pub enum Command {
     Parity(ParityCommand),
 }
 
+/// `void mask build VIDEO --out SEQ`: segment, the affected (grey) region, combine; writes
+/// SEQ/input_video.mp4 (a copy), SEQ/black_mask.mp4, SEQ/grey_mask.mp4, SEQ/quadmask_0.mp4,
+/// SEQ/prompt.json and SEQ/segmentation_info.json.
+#[derive(Debug, Args)]
+pub struct MaskSequenceArgs {
+    /// Segmentation (as `void mask segment`; --out is the sequence folder).
+    #[command(flatten)]
+    pub segment: MaskSegmentArgs,
+
+    /// Where the affected (grey, 127) region comes from: `none` (nothing besides the object
+    /// changes: logos, subtitles, objects without shadow), or `cells` (--affected-cells). The
+    /// VLM stage that reasons about shadows, reflections and moved objects is not built yet.
+    #[arg(long, value_enum, value_name = "SOURCE")]
+    pub affected: Option<AffectedArg>,
+
+    /// Affected grid cells by hand: "FRAMES:ROW,COL[;ROW,COL...]" with FRAMES `A-B`, `A` or
+    /// `all`, cells of the reference's grid (rows x cols with --min-grid cells on the short
+    /// side; `void mask` prints the grid). Repeatable.
+    #[arg(long = "affected-cells", value_name = "SPEC")]
+    pub affected_cells: Vec<String>,
+
+    /// Cells on the short side of the grid.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub min_grid: usize,
+
+    /// The scene after the removal, for prompt.json ({"bg": ...}).
+    #[arg(long, value_name = "TEXT")]
+    pub bg: Option<String>,
+
+    /// Replace the sequence folder's files if they exist (input_video.mp4 is never replaced by
+    /// a different video).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Where the grey region comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AffectedArg {
+    /// No affected region.
+    None,
+    /// The cells of --affected-cells.
+    Cells,
+}
+
 /// `void mask ...`.
 #[derive(Debug, Subcommand)]
 pub enum MaskCommand {
+    /// Make a sequence folder `void remove` takes: segment the object (as `void mask segment`),
+    /// add the affected region (none, or grid cells by hand; the VLM stage is not built yet),
+    /// combine them into quadmask_0.mp4 as the reference's stage 4, copy the video in as
+    /// input_video.mp4 and write prompt.json. Never replaces a different input_video.mp4.
+    Build(MaskSequenceArgs),
     /// Segment the object(s) to remove with SAM2 from clicks and boxes: every prompted frame
     /// conditions the tracker, which runs forward to the last frame and backward to the first.
     /// Writes DIR/black_mask.mp4 (0 object, 255 elsewhere; exactly one frame per input frame,

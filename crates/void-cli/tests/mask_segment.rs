@@ -200,3 +200,94 @@ fn bad_prompts_and_checkpoints_fail_clearly_and_write_nothing() {
         );
     }
 }
+
+fn build(video: &Path, out: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_void"))
+        .args(["mask", "build", "-q"])
+        .arg(video)
+        .args(["--out", out.to_str().unwrap()])
+        .args([
+            "--sam2-checkpoint",
+            golden("sam2_weights.pt").to_str().unwrap(),
+        ])
+        .args([
+            "--sam2-config",
+            golden("sam2_void_config.json").to_str().unwrap(),
+        ])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn build_makes_a_sequence_folder_void_takes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let video = samples().join("BigBen/input_video.mp4");
+    let seq = tmp.path().join("seq");
+    let args = [
+        "--points",
+        "3:200,100",
+        "--affected",
+        "cells",
+        "--affected-cells",
+        "0-20:3,4;3,5",
+        "--bg",
+        "a clock tower",
+    ];
+    let run = build(&video, &seq, &args);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for file in [
+        "input_video.mp4",
+        "quadmask_0.mp4",
+        "prompt.json",
+        "black_mask.mp4",
+        "grey_mask.mp4",
+    ] {
+        assert!(seq.join(file).exists(), "{file}");
+    }
+    assert_eq!(probe(&seq.join("quadmask_0.mp4")).2, 50);
+    let inspect = Command::new(env!("CARGO_BIN_EXE_void"))
+        .arg("inspect")
+        .arg(&seq)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&inspect.stdout).to_string()
+        + &String::from_utf8_lossy(&inspect.stderr);
+    assert!(inspect.status.success(), "{report}");
+    assert!(report.contains("a clock tower"), "{report}");
+    assert!(
+        !report.contains("frame 0 is grey"),
+        "frame 0 keeps grey: {report}"
+    );
+
+    // Again without --force: refused; without choosing the affected source: refused, naming
+    // the missing VLM stage; a folder holding another video: refused even with --force.
+    let again = build(&video, &seq, &args);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    let no_source = build(
+        &video,
+        &tmp.path().join("other"),
+        &["--points", "3:200,100"],
+    );
+    assert!(String::from_utf8_lossy(&no_source.stderr).contains("VLM stage"));
+    let foreign = tmp.path().join("foreign");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::copy(
+        samples().join("lime/input_video.mp4"),
+        foreign.join("input_video.mp4"),
+    )
+    .unwrap();
+    let refused = build(
+        &video,
+        &foreign,
+        &["--points", "3:200,100", "--affected", "none", "--force"],
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("holds one video"));
+    assert!(!foreign.join("quadmask_0.mp4").exists());
+}

@@ -8,10 +8,11 @@
 //! | 0 | 127 | 63 overlap |
 //! | anything else | | 255 keep |
 //!
-//! The frame-0 rule is kept as the reference has it: values in (100, 135) become 255 on the
-//! first frame (the model was trained without grey there), which clears 127 and leaves 63.
-//! 63 is kept on purpose: every reader of the quadmask maps it to "remove" anyway (spec §10.4),
-//! so clearing it would change nothing the model sees but the file the reference writes.
+//! The first-frame rule (the model was trained without grey on frame 0): the reference sets
+//! values in (100, 135) to 255, which clears 127 but leaves 63, so its frame 0 can still hold
+//! "overlap". void also turns 63 into 0 there (spec §12 item 13): every reader maps 63 to
+//! "remove" anyway (spec §10.4), so what the model sees is unchanged, and frame 0 is left with
+//! no grey of either kind, as `void inspect` expects.
 
 /// The quadmask value of one black and one grey pixel.
 pub const fn combine_pixel(black: u8, grey: u8) -> u8 {
@@ -32,11 +33,13 @@ pub fn combine(black: &[u8], grey: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-/// The reference's first-frame rule: `100 < v < 135` -> 255.
+/// The first-frame rule: the reference's `100 < v < 135` -> 255, and 63 -> 0.
 pub fn first_frame_rule(frame: &mut [u8]) {
     for v in frame.iter_mut() {
         if *v > 100 && *v < 135 {
             *v = 255;
+        } else if *v == 63 {
+            *v = 0;
         }
     }
 }
@@ -70,6 +73,6 @@ mod tests {
         assert_eq!(combine(&b, &g), q);
         let mut first = vec![0u8, 63, 127, 255, 101, 134, 135, 100];
         first_frame_rule(&mut first);
-        assert_eq!(first, [0, 63, 255, 255, 255, 255, 135, 100]);
+        assert_eq!(first, [0, 0, 255, 255, 255, 255, 135, 100]);
     }
 }

@@ -91,6 +91,80 @@ impl Grid {
     }
 }
 
+/// Cells given by hand for a range of frames: `"FRAMES:ROW,COL[;ROW,COL...]"` with FRAMES
+/// `A-B` (inclusive), `A` or `all`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CellSpec {
+    /// First and last frame (inclusive); `None` for all frames.
+    pub frames: Option<(usize, usize)>,
+    /// `(row, col)` cells.
+    pub cells: Vec<(usize, usize)>,
+}
+
+impl CellSpec {
+    /// Parses one spec and checks it against the grid and the frame count.
+    ///
+    /// # Errors
+    /// [`crate::Error::Prompt`] naming the spec and what is wrong.
+    pub fn parse(spec: &str, grid: &Grid, frames: usize) -> crate::Result<Self> {
+        let bad = |why: String| crate::Error::Prompt(format!("--affected-cells `{spec}`: {why}"));
+        let (range, cells) = spec
+            .split_once(':')
+            .ok_or_else(|| bad("expected FRAMES:ROW,COL[;ROW,COL...]".into()))?;
+        let number = |s: &str| {
+            s.trim()
+                .parse::<usize>()
+                .map_err(|_| bad(format!("`{s}` is not a number")))
+        };
+        let frames_range = match range.trim() {
+            "all" => None,
+            r => {
+                let (a, b) = match r.split_once('-') {
+                    Some((a, b)) => (number(a)?, number(b)?),
+                    None => (number(r)?, number(r)?),
+                };
+                if a > b || b >= frames {
+                    return Err(bad(format!(
+                        "frames {a}-{b} are not within 0-{}",
+                        frames.saturating_sub(1)
+                    )));
+                }
+                Some((a, b))
+            }
+        };
+        let cells = cells
+            .split(';')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(|c| {
+                let (r, col) = c
+                    .split_once(',')
+                    .ok_or_else(|| bad(format!("cell `{c}` is not ROW,COL")))?;
+                let (r, col) = (number(r)?, number(col)?);
+                if r >= grid.rows || col >= grid.cols {
+                    return Err(bad(format!(
+                        "cell ({r}, {col}) is outside the {}x{} grid",
+                        grid.rows, grid.cols
+                    )));
+                }
+                Ok((r, col))
+            })
+            .collect::<crate::Result<Vec<_>>>()?;
+        if cells.is_empty() {
+            return Err(bad("no cells".into()));
+        }
+        Ok(Self {
+            frames: frames_range,
+            cells,
+        })
+    }
+
+    /// Whether the spec covers `frame`.
+    pub fn covers(&self, frame: usize) -> bool {
+        self.frames.is_none_or(|(a, b)| (a..=b).contains(&frame))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +204,19 @@ mod tests {
         assert_eq!(g.cell(0, 10).1, (13, 14));
         let covered: usize = (0..11).map(|c| g.cell(0, c).1).map(|(a, b)| b - a).sum();
         assert_eq!(covered, 14);
+    }
+
+    #[test]
+    fn cell_specs_parse_and_check() {
+        let g = Grid::new(544, 360, 8);
+        let spec = CellSpec::parse("3-9:1,2;7,11", &g, 50).unwrap();
+        assert_eq!(spec.frames, Some((3, 9)));
+        assert_eq!(spec.cells, [(1, 2), (7, 11)]);
+        assert!(spec.covers(9) && !spec.covers(10));
+        assert!(CellSpec::parse("all:0,0", &g, 50).unwrap().covers(49));
+        for bad in ["3-60:1,1", "1:8,0", "1:0,12", "x:1,1", "1:", "9-3:1,1"] {
+            assert!(CellSpec::parse(bad, &g, 50).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -11,6 +11,6 @@ pub mod prompts;
 pub mod segment;
 
 pub use error::{Error, Result};
-pub use grid::Grid;
+pub use grid::{CellSpec, Grid};
 pub use prompts::{FramePrompt, Prompts};
 pub use segment::{FrameSource, Segmentation, segment};

@@ -8,21 +8,27 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
-use void_mask::{Prompts, segment};
+use void_mask::combine::{combine, first_frame_rule};
+use void_mask::{CellSpec, Grid, Prompts, segment};
 use void_prep::bicubic::resize_bicubic;
 use void_video::{DecodeOptions, Encoding, Ffmpeg, FrameReader, VideoWriter};
 use void_weights::sam2::load_sam2;
 
 use super::device;
-use crate::cli::MaskSegmentArgs;
+use crate::cli::{AffectedArg, MaskSegmentArgs, MaskSequenceArgs};
 
-/// Runs `void mask segment`.
-pub fn segment_video(
-    ffmpeg: &Ffmpeg,
-    args: &MaskSegmentArgs,
-    quiet: bool,
-) -> anyhow::Result<ExitCode> {
-    let started = Instant::now();
+/// A video segmented: its stream, frame count, masks and how long each part took.
+struct Tracked {
+    info: void_video::VideoInfo,
+    frames: usize,
+    prompts: Prompts,
+    seg: void_mask::Segmentation,
+    /// (load, count, track) seconds.
+    seconds: (f64, f64, f64),
+}
+
+/// Loads SAM2 and tracks the prompted objects through the video.
+fn track(ffmpeg: &Ffmpeg, args: &MaskSegmentArgs, quiet: bool) -> anyhow::Result<Tracked> {
     let info = void_video::probe::probe(ffmpeg, &args.video)?;
     let (w, h) = (info.width as usize, info.height as usize);
     let prompts = read_prompts(args, w as f32, h as f32)?;
@@ -48,8 +54,7 @@ pub fn segment_video(
         .with_context(|| format!("prompts for {}", args.video.display()))?;
     let count_s = count.elapsed().as_secs_f64();
 
-    let track = Instant::now();
-    let objects = prompts.objects.len();
+    let start = Instant::now();
     let track_bar = bar(quiet, Some(n as u64), "track", "frames");
     let video = args.video.clone();
     let mut source =
@@ -67,46 +72,49 @@ pub fn segment_video(
         track_bar.set_position(done as u64);
     })?;
     track_bar.finish_and_clear();
-    let track_s = track.elapsed().as_secs_f64();
+    Ok(Tracked {
+        info,
+        frames: n,
+        prompts,
+        seg,
+        seconds: (load_s, count_s, start.elapsed().as_secs_f64()),
+    })
+}
+
+/// Runs `void mask segment`.
+pub fn segment_video(
+    ffmpeg: &Ffmpeg,
+    args: &MaskSegmentArgs,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let Tracked {
+        info,
+        frames: n,
+        prompts,
+        seg,
+        seconds: (load_s, count_s, track_s),
+    } = track(ffmpeg, args, quiet)?;
+    let (w, h) = (info.width as usize, info.height as usize);
+    let objects = prompts.objects.len();
 
     let write = Instant::now();
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let mut empty = 0;
-    let mut writer = VideoWriter::create(
-        ffmpeg,
-        &args.out.join("black_mask.mp4"),
-        info.width,
-        info.height,
-        info.fps,
-        Encoding::LosslessMask,
-    )?;
-    for f in 0..n {
+    let target = write_mask(ffmpeg, &args.out.join("black_mask.mp4"), &info, n, |f| {
         let mask = seg.black_frame(f, w, h)?;
         if !mask.contains(&0) {
             empty += 1;
         }
-        writer.write(&gray(mask, info.width, info.height))?;
-    }
-    let target = writer.finish()?;
+        Ok(mask)
+    })?;
     if args.per_object && objects > 1 {
         for (id, _) in &seg.objects {
-            let mut writer = VideoWriter::create(
-                ffmpeg,
-                &args.out.join(format!("black_mask_{id}.mp4")),
-                info.width,
-                info.height,
-                info.fps,
-                Encoding::LosslessMask,
-            )?;
-            for f in 0..n {
-                writer.write(&gray(
-                    seg.object_frame(*id, f, w, h)?,
-                    info.width,
-                    info.height,
-                ))?;
-            }
-            writer.finish()?;
+            let path = args.out.join(format!("black_mask_{id}.mp4"));
+            write_mask(ffmpeg, &path, &info, n, |f| {
+                Ok(seg.object_frame(*id, f, w, h)?)
+            })?;
         }
     }
     write_info(
@@ -131,6 +139,157 @@ pub fn segment_video(
         started.elapsed().as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `n` mask frames (`frame(i)`, gray, the video's size) as a lossless mask video at the
+/// video's fps; nothing is left behind on failure.
+fn write_mask(
+    ffmpeg: &Ffmpeg,
+    path: &Path,
+    info: &void_video::VideoInfo,
+    n: usize,
+    mut frame: impl FnMut(usize) -> anyhow::Result<Vec<u8>>,
+) -> anyhow::Result<std::path::PathBuf> {
+    let mut writer = VideoWriter::create(
+        ffmpeg,
+        path,
+        info.width,
+        info.height,
+        info.fps,
+        Encoding::LosslessMask,
+    )?;
+    for f in 0..n {
+        writer.write(&gray(frame(f)?, info.width, info.height))?;
+    }
+    Ok(writer.finish()?)
+}
+
+/// Runs `void mask build VIDEO --out SEQ`: segmentation, the affected region (none, or cells by
+/// hand), the reference's combination, and a sequence folder `void remove` takes.
+pub fn build_sequence(
+    ffmpeg: &Ffmpeg,
+    args: &MaskSequenceArgs,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let seg_args = &args.segment;
+    let out = &seg_args.out;
+    // Everything that can be refused is refused before the long work.
+    match (args.affected, args.affected_cells.is_empty()) {
+        (None, _) => bail!(
+            "choose where the affected (grey) region comes from: --affected none, or --affected cells with --affected-cells; the VLM stage that finds shadows, reflections and moved objects is not built yet"
+        ),
+        (Some(AffectedArg::Cells), true) => bail!("--affected cells needs --affected-cells"),
+        (Some(AffectedArg::None), false) => bail!("--affected-cells needs --affected cells"),
+        _ => {}
+    }
+    let info = void_video::probe::probe(ffmpeg, &seg_args.video)?;
+    let (w, h) = (info.width as usize, info.height as usize);
+    let grid = Grid::new(w, h, args.min_grid.max(1));
+    let n = void_video::decode::count_frames(ffmpeg, &info)
+        .with_context(|| format!("counting the frames of {}", seg_args.video.display()))?;
+    let cells = args
+        .affected_cells
+        .iter()
+        .map(|spec| CellSpec::parse(spec, &grid, n))
+        .collect::<void_mask::Result<Vec<_>>>()?;
+    let input_copy = out.join("input_video.mp4");
+    let same_input = input_copy.exists() && same_file(&input_copy, &seg_args.video)?;
+    if input_copy.exists() && !same_input {
+        bail!(
+            "{} exists and is not {}: a sequence folder holds one video; choose another --out",
+            input_copy.display(),
+            seg_args.video.display()
+        );
+    }
+    for name in ["quadmask_0.mp4", "prompt.json"] {
+        if out.join(name).exists() && !args.force {
+            bail!("{} exists; --force replaces it", out.join(name).display());
+        }
+    }
+
+    let tracked = track(ffmpeg, seg_args, quiet)?;
+    let seg = &tracked.seg;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let write = Instant::now();
+    let grey = |f: usize| -> Vec<u8> {
+        let mut frame = vec![255u8; w * h];
+        for spec in cells.iter().filter(|c| c.covers(f)) {
+            grid.fill(&mut frame, &spec.cells, 127);
+        }
+        frame
+    };
+    write_mask(ffmpeg, &out.join("black_mask.mp4"), &info, n, |f| {
+        Ok(seg.black_frame(f, w, h)?)
+    })?;
+    write_mask(ffmpeg, &out.join("grey_mask.mp4"), &info, n, |f| {
+        Ok(grey(f))
+    })?;
+    write_mask(ffmpeg, &out.join("quadmask_0.mp4"), &info, n, |f| {
+        let mut quad = combine(&seg.black_frame(f, w, h)?, &grey(f));
+        if f == 0 {
+            first_frame_rule(&mut quad);
+        }
+        Ok(quad)
+    })?;
+    write_info(
+        &out.join("segmentation_info.json"),
+        seg_args,
+        &tracked.prompts,
+        n,
+        w,
+        h,
+        info.fps.as_f64(),
+    )?;
+    let prompt =
+        serde_json::to_string_pretty(&json!({ "bg": args.bg.clone().unwrap_or_default() }))?;
+    write_atomically(&out.join("prompt.json"), prompt.as_bytes())?;
+    if !same_input {
+        let part = out.join(".input_video.mp4.part");
+        std::fs::copy(&seg_args.video, &part).with_context(|| {
+            format!(
+                "copying {} into {}",
+                seg_args.video.display(),
+                out.display()
+            )
+        })?;
+        std::fs::rename(&part, &input_copy)?;
+    }
+    if args.bg.is_none() {
+        eprintln!(
+            "note: prompt.json has an empty \"bg\"; describe the scene after the removal with --bg"
+        );
+    }
+    let (load_s, count_s, track_s) = tracked.seconds;
+    eprintln!(
+        "{}: {n} frames at {w}x{h} (grid {}x{}); load {load_s:.1} s, count {count_s:.1} s, track {track_s:.1} s, write {:.1} s; total {:.1} s",
+        out.display(),
+        grid.rows,
+        grid.cols,
+        write.elapsed().as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Whether two paths name the same file, or files with the same bytes.
+fn same_file(a: &Path, b: &Path) -> anyhow::Result<bool> {
+    if a.canonicalize()? == b.canonicalize()? {
+        return Ok(true);
+    }
+    let (ma, mb) = (std::fs::metadata(a)?, std::fs::metadata(b)?);
+    Ok(ma.len() == mb.len() && std::fs::read(a)? == std::fs::read(b)?)
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let part = path.with_extension("part");
+    let mut file =
+        std::fs::File::create(&part).with_context(|| format!("writing {}", part.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&part, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
 
 /// The prompts of the command line and of --points-json.

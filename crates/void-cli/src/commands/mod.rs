@@ -29,6 +29,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Mask(MaskCommand::Segment(ref args)) => {
             mask::segment_video(&ffmpeg()?, args, cli.quiet)
         }
+        Command::Mask(MaskCommand::Build(ref args)) => {
+            mask::build_sequence(&ffmpeg()?, args, cli.quiet)
+        }
         Command::Parity(ParityCommand::Transformer(ref args)) => parity::transformer(args),
         Command::Parity(ParityCommand::T5(ref args)) => parity::t5(args),
         Command::Parity(ParityCommand::Attention(ref args)) => parity::attention(args),
