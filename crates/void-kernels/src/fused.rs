@@ -213,11 +213,7 @@ impl CustomOp1 for Fused {
                             let mut launch = stream.launch_builder(&func);
                             launch.arg(&x).arg(&mut out).arg(&w).arg(&bi).arg(&m);
                             launch.arg(&ints[0]).arg(&ints[1]).arg(&ints[2]).arg(&eps);
-                            let config = LaunchConfig {
-                                grid_dim: ((b * s) as u32, 1, 1),
-                                block_dim: (THREADS, 1, 1),
-                                shared_mem_bytes: 0,
-                            };
+                            let config = one_block_per_row(b * s);
                             // SAFETY: arguments match the kernel's signature; one block per
                             // row of d elements, every buffer holds what the shapes say.
                             unsafe { launch.launch(config) }
@@ -236,11 +232,7 @@ impl CustomOp1 for Fused {
                         let mut launch = stream.launch_builder(&func);
                         launch.arg(&x).arg(&y).arg(&mut out).arg(&m);
                         launch.arg(&ints[0]).arg(&ints[1]).arg(&ints[2]);
-                        let config = LaunchConfig {
-                            grid_dim: ((b * s) as u32, 1, 1),
-                            block_dim: (THREADS, 1, 1),
-                            shared_mem_bytes: 0,
-                        };
+                        let config = one_block_per_row(b * s);
                         // SAFETY: as above, one block per row.
                         unsafe { launch.launch(config) }
                             .map(|_| ())
@@ -291,6 +283,15 @@ impl CustomOp1 for Fused {
         };
         launched?;
         Ok((CudaStorage::wrap_cuda_slice(out, dev), self.shape.clone()))
+    }
+}
+
+/// The row kernels' launch: one block of [`THREADS`] per row.
+fn one_block_per_row(rows: usize) -> LaunchConfig {
+    LaunchConfig {
+        grid_dim: (rows as u32, 1, 1),
+        block_dim: (THREADS, 1, 1),
+        shared_mem_bytes: 0,
     }
 }
 

@@ -13,4 +13,4 @@ pub mod segment;
 pub use error::{Error, Result};
 pub use grid::{CellSpec, Grid};
 pub use prompts::{FramePrompt, Prompts};
-pub use segment::{FrameSource, Segmentation, segment};
+pub use segment::{FrameSource, Segmentation, segment, union};

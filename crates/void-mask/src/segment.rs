@@ -30,54 +30,51 @@ pub struct Segmentation {
 }
 
 impl Segmentation {
-    /// The union of the objects on `frame` at `width x height` as the reference's black
-    /// mask: 0 where any object's bilinearly upsampled logit is above 0, else 255.
+    /// Each object's mask on `frame` at `width x height`, in object order: 0 where its
+    /// bilinearly upsampled logit is above 0, else 255.
+    ///
+    /// # Errors
+    /// A frame out of range.
+    pub fn object_frames(&self, frame: usize, width: usize, height: usize) -> Result<Vec<Vec<u8>>> {
+        self.objects
+            .iter()
+            .map(|(_, frames)| {
+                let logits = frames
+                    .get(frame)
+                    .ok_or_else(|| Error::Prompt(format!("frame {frame} was not segmented")))?;
+                Ok(logits
+                    .upsample_bilinear2d(height, width, false)?
+                    .flatten_all()?
+                    .to_vec1::<f32>()?
+                    .into_iter()
+                    .map(|v| if v > 0.0 { 0 } else { 255 })
+                    .collect())
+            })
+            .collect()
+    }
+
+    /// The union of the objects on `frame` as the reference's black mask: 0 where any
+    /// object is, else 255.
     ///
     /// # Errors
     /// A frame out of range.
     pub fn black_frame(&self, frame: usize, width: usize, height: usize) -> Result<Vec<u8>> {
-        let mut out = vec![255u8; width * height];
-        for (_, frames) in &self.objects {
-            let logits = frames
-                .get(frame)
-                .ok_or_else(|| Error::Prompt(format!("frame {frame} was not segmented")))?;
-            let up = logits
-                .upsample_bilinear2d(height, width, false)?
-                .flatten_all()?
-                .to_vec1::<f32>()?;
-            for (o, v) in out.iter_mut().zip(up) {
-                if v > 0.0 {
-                    *o = 0;
-                }
-            }
-        }
-        Ok(out)
+        Ok(union(
+            &self.object_frames(frame, width, height)?,
+            width * height,
+        ))
     }
+}
 
-    /// The mask of one object on `frame`, 0 object / 255 elsewhere.
-    ///
-    /// # Errors
-    /// An unknown object or frame.
-    pub fn object_frame(
-        &self,
-        object: u32,
-        frame: usize,
-        width: usize,
-        height: usize,
-    ) -> Result<Vec<u8>> {
-        let single = Segmentation {
-            objects: self
-                .objects
-                .iter()
-                .filter(|(id, _)| *id == object)
-                .cloned()
-                .collect(),
-        };
-        if single.objects.is_empty() {
-            return Err(Error::Prompt(format!("object {object} was not segmented")));
+/// The union of black masks of `len` pixels (0 where any of them is 0).
+pub fn union(masks: &[Vec<u8>], len: usize) -> Vec<u8> {
+    let mut out = vec![255u8; len];
+    for mask in masks {
+        for (o, &m) in out.iter_mut().zip(mask) {
+            *o = (*o).min(m);
         }
-        single.black_frame(frame, width, height)
     }
+    out
 }
 
 /// The prompt of one frame as SAM2's points in model pixels: the box's corners first (labels

@@ -87,5 +87,6 @@ fn every_frame_matches_the_reference_predictor() {
         let err = void_models::ops::rel_l2(ours_low, theirs_low).unwrap();
         assert!(err <= 1e-4, "frame {frame}: logits rel-L2 {err:e}");
     }
-    assert!(seg.object_frame(2, 0, 72, 48).is_err());
+    assert!(seg.object_frames(6, 72, 48).is_err());
+    assert_eq!(seg.object_frames(0, 72, 48).unwrap().len(), 1);
 }

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 use void_mask::combine::{combine, first_frame_rule};
-use void_mask::{CellSpec, Grid, Prompts, segment};
+use void_mask::{CellSpec, Grid, Prompts, segment, union};
 use void_prep::bicubic::resize_bicubic;
 use void_video::{DecodeOptions, Encoding, Ffmpeg, FrameReader, VideoWriter};
 use void_weights::sam2::load_sam2;
@@ -17,21 +17,49 @@ use void_weights::sam2::load_sam2;
 use super::device;
 use crate::cli::{AffectedArg, MaskSegmentArgs, MaskSequenceArgs};
 
-/// A video segmented: its stream, frame count, masks and how long each part took.
-struct Tracked {
+/// The input video: its stream, its frame count (decoded once to count, as the reader will
+/// yield them) and how long counting took.
+struct Video {
     info: void_video::VideoInfo,
     frames: usize,
-    prompts: Prompts,
-    seg: void_mask::Segmentation,
-    /// (load, count, track) seconds.
-    seconds: (f64, f64, f64),
+    count_s: f64,
 }
 
-/// Loads SAM2 and tracks the prompted objects through the video.
-fn track(ffmpeg: &Ffmpeg, args: &MaskSegmentArgs, quiet: bool) -> anyhow::Result<Tracked> {
-    let info = void_video::probe::probe(ffmpeg, &args.video)?;
+impl Video {
+    fn open(ffmpeg: &Ffmpeg, path: &Path) -> anyhow::Result<Self> {
+        let info = void_video::probe::probe(ffmpeg, path)?;
+        let count = Instant::now();
+        let frames = void_video::decode::count_frames(ffmpeg, &info)
+            .with_context(|| format!("counting the frames of {}", path.display()))?;
+        Ok(Self {
+            info,
+            frames,
+            count_s: count.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// A video segmented: the prompts, the masks and how long loading and tracking took.
+struct Tracked {
+    prompts: Prompts,
+    seg: void_mask::Segmentation,
+    /// (load, track) seconds.
+    seconds: (f64, f64),
+}
+
+/// Loads SAM2 and tracks the prompted objects through `video`.
+fn track(
+    ffmpeg: &Ffmpeg,
+    args: &MaskSegmentArgs,
+    video: &Video,
+    quiet: bool,
+) -> anyhow::Result<Tracked> {
+    let (info, n) = (&video.info, video.frames);
     let (w, h) = (info.width as usize, info.height as usize);
     let prompts = read_prompts(args, w as f32, h as f32)?;
+    prompts
+        .validate(n, w as f32, h as f32)
+        .with_context(|| format!("prompts for {}", args.video.display()))?;
 
     let device = device(args.device)?;
     let load = Instant::now();
@@ -46,20 +74,13 @@ fn track(ffmpeg: &Ffmpeg, args: &MaskSegmentArgs, quiet: bool) -> anyhow::Result
 
     // The video is read twice (to the last prompted frame, then from the first on); only the
     // frames before the first prompted frame are kept, as the model's S x S RGB bytes.
-    let count = Instant::now();
-    let n = void_video::decode::count_frames(ffmpeg, &info)
-        .with_context(|| format!("counting the frames of {}", args.video.display()))?;
-    prompts
-        .validate(n, w as f32, h as f32)
-        .with_context(|| format!("prompts for {}", args.video.display()))?;
-    let count_s = count.elapsed().as_secs_f64();
 
     let start = Instant::now();
     let track_bar = bar(quiet, Some(n as u64), "track", "frames");
     let video = args.video.clone();
     let mut source =
         || -> void_mask::Result<Box<dyn Iterator<Item = void_mask::Result<Vec<u8>>>>> {
-            let reader = FrameReader::open(ffmpeg, &info, DecodeOptions::default())
+            let reader = FrameReader::open(ffmpeg, info, DecodeOptions::default())
                 .map_err(|e| void_mask::Error::Frames(format!("{}: {e}", video.display())))?;
             let video = video.clone();
             Ok(Box::new(reader.map(move |frame| {
@@ -73,11 +94,9 @@ fn track(ffmpeg: &Ffmpeg, args: &MaskSegmentArgs, quiet: bool) -> anyhow::Result
     })?;
     track_bar.finish_and_clear();
     Ok(Tracked {
-        info,
-        frames: n,
         prompts,
         seg,
-        seconds: (load_s, count_s, start.elapsed().as_secs_f64()),
+        seconds: (load_s, start.elapsed().as_secs_f64()),
     })
 }
 
@@ -88,35 +107,43 @@ pub fn segment_video(
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    let video = Video::open(ffmpeg, &args.video)?;
     let Tracked {
-        info,
-        frames: n,
         prompts,
         seg,
-        seconds: (load_s, count_s, track_s),
-    } = track(ffmpeg, args, quiet)?;
+        seconds: (load_s, track_s),
+    } = track(ffmpeg, args, &video, quiet)?;
+    let (info, n, count_s) = (&video.info, video.frames, video.count_s);
     let (w, h) = (info.width as usize, info.height as usize);
     let objects = prompts.objects.len();
 
     let write = Instant::now();
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
+    // One pass: each object's mask is upsampled once, the union derived from them.
+    let mut paths = vec![args.out.join("black_mask.mp4")];
+    let per_object = args.per_object && objects > 1;
+    if per_object {
+        paths.extend(
+            seg.objects
+                .iter()
+                .map(|(id, _)| args.out.join(format!("black_mask_{id}.mp4"))),
+        );
+    }
     let mut empty = 0;
-    let target = write_mask(ffmpeg, &args.out.join("black_mask.mp4"), &info, n, |f| {
-        let mask = seg.black_frame(f, w, h)?;
-        if !mask.contains(&0) {
+    write_masks(ffmpeg, &paths, info, n, |f| {
+        let masks = seg.object_frames(f, w, h)?;
+        let black = union(&masks, w * h);
+        if !black.contains(&0) {
             empty += 1;
         }
-        Ok(mask)
-    })?;
-    if args.per_object && objects > 1 {
-        for (id, _) in &seg.objects {
-            let path = args.out.join(format!("black_mask_{id}.mp4"));
-            write_mask(ffmpeg, &path, &info, n, |f| {
-                Ok(seg.object_frame(*id, f, w, h)?)
-            })?;
+        let mut frames = vec![black];
+        if per_object {
+            frames.extend(masks);
         }
-    }
+        Ok(frames)
+    })?;
+    let target = &paths[0];
     write_info(
         &args.out.join("segmentation_info.json"),
         args,
@@ -141,27 +168,38 @@ pub fn segment_video(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes `n` mask frames (`frame(i)`, gray, the video's size) as a lossless mask video at the
-/// video's fps; nothing is left behind on failure.
-fn write_mask(
+/// Writes lossless mask videos at the video's size and fps, one per path, in one pass over the
+/// `n` frames: `frames(i)` gives frame `i` of each, in path order. Each file appears only when
+/// complete.
+fn write_masks(
     ffmpeg: &Ffmpeg,
-    path: &Path,
+    paths: &[std::path::PathBuf],
     info: &void_video::VideoInfo,
     n: usize,
-    mut frame: impl FnMut(usize) -> anyhow::Result<Vec<u8>>,
-) -> anyhow::Result<std::path::PathBuf> {
-    let mut writer = VideoWriter::create(
-        ffmpeg,
-        path,
-        info.width,
-        info.height,
-        info.fps,
-        Encoding::LosslessMask,
-    )?;
+    mut frames: impl FnMut(usize) -> anyhow::Result<Vec<Vec<u8>>>,
+) -> anyhow::Result<()> {
+    let mut writers = paths
+        .iter()
+        .map(|path| {
+            VideoWriter::create(
+                ffmpeg,
+                path,
+                info.width,
+                info.height,
+                info.fps,
+                Encoding::LosslessMask,
+            )
+        })
+        .collect::<void_video::Result<Vec<_>>>()?;
     for f in 0..n {
-        writer.write(&gray(frame(f)?, info.width, info.height))?;
+        for (writer, frame) in writers.iter_mut().zip(frames(f)?) {
+            writer.write(&gray(frame, info.width, info.height))?;
+        }
     }
-    Ok(writer.finish()?)
+    for writer in writers {
+        writer.finish()?;
+    }
+    Ok(())
 }
 
 /// Runs `void mask build VIDEO --out SEQ`: segmentation, the affected region (none, or cells by
@@ -183,11 +221,10 @@ pub fn build_sequence(
         (Some(AffectedArg::None), false) => bail!("--affected-cells needs --affected cells"),
         _ => {}
     }
-    let info = void_video::probe::probe(ffmpeg, &seg_args.video)?;
+    let video = Video::open(ffmpeg, &seg_args.video)?;
+    let (info, n) = (&video.info, video.frames);
     let (w, h) = (info.width as usize, info.height as usize);
     let grid = Grid::new(w, h, args.min_grid.max(1));
-    let n = void_video::decode::count_frames(ffmpeg, &info)
-        .with_context(|| format!("counting the frames of {}", seg_args.video.display()))?;
     let cells = args
         .affected_cells
         .iter()
@@ -208,7 +245,7 @@ pub fn build_sequence(
         }
     }
 
-    let tracked = track(ffmpeg, seg_args, quiet)?;
+    let tracked = track(ffmpeg, seg_args, &video, quiet)?;
     let seg = &tracked.seg;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let write = Instant::now();
@@ -219,18 +256,14 @@ pub fn build_sequence(
         }
         frame
     };
-    write_mask(ffmpeg, &out.join("black_mask.mp4"), &info, n, |f| {
-        Ok(seg.black_frame(f, w, h)?)
-    })?;
-    write_mask(ffmpeg, &out.join("grey_mask.mp4"), &info, n, |f| {
-        Ok(grey(f))
-    })?;
-    write_mask(ffmpeg, &out.join("quadmask_0.mp4"), &info, n, |f| {
-        let mut quad = combine(&seg.black_frame(f, w, h)?, &grey(f));
+    let paths = ["black_mask.mp4", "grey_mask.mp4", "quadmask_0.mp4"].map(|name| out.join(name));
+    write_masks(ffmpeg, &paths, info, n, |f| {
+        let (black, grey) = (seg.black_frame(f, w, h)?, grey(f));
+        let mut quad = combine(&black, &grey);
         if f == 0 {
             first_frame_rule(&mut quad);
         }
-        Ok(quad)
+        Ok(vec![black, grey, quad])
     })?;
     write_info(
         &out.join("segmentation_info.json"),
@@ -260,7 +293,8 @@ pub fn build_sequence(
             "note: prompt.json has an empty \"bg\"; describe the scene after the removal with --bg"
         );
     }
-    let (load_s, count_s, track_s) = tracked.seconds;
+    let (load_s, track_s) = tracked.seconds;
+    let count_s = video.count_s;
     eprintln!(
         "{}: {n} frames at {w}x{h} (grid {}x{}); load {load_s:.1} s, count {count_s:.1} s, track {track_s:.1} s, write {:.1} s; total {:.1} s",
         out.display(),

@@ -211,9 +211,10 @@ impl Sam2 {
         let seq = |t: &Tensor| t.flatten_from(2)?.transpose(1, 2);
         let tpos = |i: usize| self.maskmem_tpos_enc.narrow(0, i, 1)?.unsqueeze(0);
         let (mut memory, mut pos) = (Vec::new(), Vec::new());
+        let spatial_pos = seq(&self.memory_pos)?;
         let mut add = |out: &FrameOutput, index: usize| -> Result<()> {
             memory.push(seq(&out.memory)?);
-            pos.push(seq(&self.memory_pos)?.broadcast_add(&tpos(index)?)?);
+            pos.push(spatial_pos.broadcast_add(&tpos(index)?)?);
             Ok(())
         };
         for out in bank.conditioning.values() {
