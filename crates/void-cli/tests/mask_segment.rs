@@ -5,22 +5,12 @@
 
 #![allow(clippy::unwrap_used)] // test helpers fail loudly by design
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn golden(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../void-models/tests/golden")
-        .join(name)
-}
-
-fn samples() -> PathBuf {
-    std::env::var_os("VOID_SAMPLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples")
-        })
-}
+use common::{golden, probe, samples};
 
 fn segment(video: &Path, out: &Path, checkpoint: &Path, extra: &[&str]) -> Output {
     let config = golden("sam2_void_config.json");
@@ -33,28 +23,6 @@ fn segment(video: &Path, out: &Path, checkpoint: &Path, extra: &[&str]) -> Outpu
         .args(extra)
         .output()
         .unwrap()
-}
-
-/// (width, height, frames, fps) of a video's first stream.
-fn probe(path: &Path) -> (u32, u32, u32, String) {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-count_frames"])
-        .args([
-            "-show_entries",
-            "stream=width,height,nb_read_frames,r_frame_rate",
-        ])
-        .args(["-of", "csv=p=0"])
-        .arg(path)
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    let f: Vec<&str> = text.trim().split(',').collect();
-    (
-        f[0].parse().unwrap(),
-        f[1].parse().unwrap(),
-        f[3].parse().unwrap(),
-        f[2].to_string(),
-    )
 }
 
 /// Every distinct gray value of a mask video.

@@ -4,19 +4,15 @@
 
 #![allow(clippy::unwrap_used)] // test helpers fail loudly by design
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::{probe, samples};
+
 fn tiny() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../void-pipeline/tests/tiny-model")
-}
-
-fn samples() -> PathBuf {
-    std::env::var_os("VOID_SAMPLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples")
-        })
 }
 
 fn remove(paths: &[&Path], out: &Path, extra: &[&str]) -> Output {
@@ -33,28 +29,6 @@ fn remove_with(paths: &[&Path], out: &Path, models: &Path, extra: &[&str]) -> Ou
         .args(extra)
         .output()
         .unwrap()
-}
-
-/// (width, height, frames, fps) of a video's first stream.
-fn probe(path: &Path) -> (u32, u32, u32, String) {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-count_frames"])
-        .args([
-            "-show_entries",
-            "stream=width,height,nb_read_frames,r_frame_rate",
-        ])
-        .args(["-of", "csv=p=0"])
-        .arg(path)
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    let f: Vec<&str> = text.trim().split(',').collect();
-    (
-        f[0].parse().unwrap(),
-        f[1].parse().unwrap(),
-        f[3].parse().unwrap(),
-        f[2].to_string(),
-    )
 }
 
 #[test]
